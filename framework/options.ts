@@ -1,0 +1,346 @@
+import os from 'node:os';
+import path from 'node:path';
+import { StreamsConfigError } from './errors.ts';
+
+export type ProcessingGuarantee = 'exactly_once' | 'at_least_once';
+
+export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug';
+
+/**
+ * What to do with a record whose key or value cannot be deserialized: fail the task (nothing
+ * is committed past the bad record), skip it, or write its raw bytes to a dead-letter topic in
+ * the same transaction.
+ */
+export type DeserializationErrorHandler = 'fail' | 'skip' | { deadLetterTopic: string };
+
+/**
+ * Extra client settings passed to the Kafka client adapter as they are. Settings exactly-once
+ * depends on are owned by streamtx and rejected here (see `OWNED_SETTINGS`).
+ */
+export type ClientOverrides = Readonly<Record<string, unknown>>;
+
+export interface StreamsAppOptions {
+  /**
+   * Names the consumer group, prefixes transactional ids, internal topics and the state
+   * directory. Required; letters, digits, `.`, `_` and `-` (it becomes part of topic names).
+   */
+  applicationId: string;
+  /** Bootstrap brokers as `host:port`. Required, at least one. */
+  brokers: readonly string[];
+  /** @default 'exactly_once' */
+  processingGuarantee?: ProcessingGuarantee;
+  /**
+   * How often each task commits its transaction (or its offsets under at_least_once).
+   * @default 100 under exactly_once, 30000 under at_least_once (Kafka Streams' defaults)
+   */
+  commitIntervalMs?: number;
+  /** @default path.join(os.tmpdir(), 'streamtx') */
+  stateDir?: string;
+  /**
+   * Must exceed `commitIntervalMs` under exactly_once, or open transactions time out.
+   * @default 10000 (what Kafka Streams sets for exactly-once)
+   */
+  transactionTimeoutMs?: number;
+  /** @default 10000 */
+  sessionTimeoutMs?: number;
+  /** Must be below `sessionTimeoutMs`. @default 1000 */
+  heartbeatIntervalMs?: number;
+  /** @default 30000 */
+  rebalanceTimeoutMs?: number;
+  /** Most records a task processes before it commits, even within the commit interval. @default 1000 */
+  maxBatchRecords?: number;
+  /** Replication factor of internal topics (changelogs); -1 takes the broker default. @default -1 */
+  replicationFactor?: number;
+  /** @default 'fail' */
+  deserializationErrorHandler?: DeserializationErrorHandler;
+  /** @default applicationId */
+  clientId?: string;
+  /** @default 'info' */
+  logLevel?: LogLevel;
+  /** Extra consumer settings for the client adapter. @default {} */
+  consumer?: ClientOverrides;
+  /** Extra producer settings for the client adapter. @default {} */
+  producer?: ClientOverrides;
+}
+
+/** Options with every default applied, validated and frozen: what the runtime reads. */
+export interface CompiledStreamsAppOptions {
+  readonly applicationId: string;
+  readonly brokers: readonly string[];
+  readonly processingGuarantee: ProcessingGuarantee;
+  readonly commitIntervalMs: number;
+  readonly stateDir: string;
+  readonly transactionTimeoutMs: number;
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly rebalanceTimeoutMs: number;
+  readonly maxBatchRecords: number;
+  readonly replicationFactor: number;
+  readonly deserializationErrorHandler: DeserializationErrorHandler;
+  readonly clientId: string;
+  readonly logLevel: LogLevel;
+  readonly consumer: ClientOverrides;
+  readonly producer: ClientOverrides;
+}
+
+const OPTION_NAMES: readonly (keyof StreamsAppOptions)[] = [
+  'applicationId',
+  'brokers',
+  'processingGuarantee',
+  'commitIntervalMs',
+  'stateDir',
+  'transactionTimeoutMs',
+  'sessionTimeoutMs',
+  'heartbeatIntervalMs',
+  'rebalanceTimeoutMs',
+  'maxBatchRecords',
+  'replicationFactor',
+  'deserializationErrorHandler',
+  'clientId',
+  'logLevel',
+  'consumer',
+  'producer',
+];
+
+const OWNS = 'is owned by streamtx: exactly-once depends on it';
+
+/**
+ * Client settings exactly-once depends on (DESIGN.md, invariants 1 and 6), by their kafkajs
+ * and their Java client names; the value says why or what to use instead.
+ */
+const OWNED_SETTINGS: { consumer: Record<string, string>; producer: Record<string, string> } = {
+  consumer: {
+    readUncommitted: `${OWNS} (reads are read_committed)`,
+    isolationLevel: `${OWNS} (reads are read_committed)`,
+    'isolation.level': `${OWNS} (reads are read_committed)`,
+    autoCommit: `${OWNS} (offsets are committed with each transaction)`,
+    'enable.auto.commit': `${OWNS} (offsets are committed with each transaction)`,
+    groupId: 'is owned by streamtx: the consumer group is the applicationId',
+    'group.id': 'is owned by streamtx: the consumer group is the applicationId',
+    partitionAssigners: `${OWNS} (its assigner keeps co-partitioned partitions together)`,
+    sessionTimeout: 'is set by sessionTimeoutMs',
+    heartbeatInterval: 'is set by heartbeatIntervalMs',
+    rebalanceTimeout: 'is set by rebalanceTimeoutMs',
+  },
+  producer: {
+    transactionalId: `${OWNS} (it is \${applicationId}-\${taskId}, one per task)`,
+    'transactional.id': `${OWNS} (it is \${applicationId}-\${taskId}, one per task)`,
+    idempotent: `${OWNS} (producers are idempotent)`,
+    'enable.idempotence': `${OWNS} (producers are idempotent)`,
+    maxInFlightRequests: `${OWNS} (one in-flight request per producer)`,
+    'max.in.flight.requests.per.connection': `${OWNS} (one in-flight request per producer)`,
+    transactionTimeout: 'is set by transactionTimeoutMs',
+    'transaction.timeout.ms': 'is set by transactionTimeoutMs',
+  },
+};
+
+const APPLICATION_ID = /^[a-zA-Z0-9._-]+$/;
+const BROKER = /^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):(\d{1,5})$/;
+
+/** Validates options once, applies defaults and freezes the result. Throws StreamsConfigError. */
+export function compileStreamsAppOptions(options: StreamsAppOptions): CompiledStreamsAppOptions {
+  if (!isPlainObject(options)) throw new StreamsConfigError('options', 'expected an object');
+  for (const key of Object.keys(options)) {
+    if (!(OPTION_NAMES as readonly string[]).includes(key)) {
+      const hint = closest(key, OPTION_NAMES);
+      throw new StreamsConfigError(key, `unknown option${hint ? ` (did you mean ${hint}?)` : ''}`);
+    }
+  }
+
+  const applicationId = requireString(options, 'applicationId');
+  if (!APPLICATION_ID.test(applicationId)) {
+    throw new StreamsConfigError(
+      'applicationId',
+      `"${applicationId}" may only contain [a-zA-Z0-9._-]`,
+    );
+  }
+  const brokers = compileBrokers(options.brokers);
+  const processingGuarantee = oneOf(
+    options,
+    'processingGuarantee',
+    ['exactly_once', 'at_least_once'],
+    'exactly_once',
+  );
+  const exactlyOnce = processingGuarantee === 'exactly_once';
+
+  const compiled: CompiledStreamsAppOptions = {
+    applicationId,
+    brokers,
+    processingGuarantee,
+    commitIntervalMs: integer(options, 'commitIntervalMs', exactlyOnce ? 100 : 30_000, 0),
+    stateDir: optionalString(options, 'stateDir') ?? path.join(os.tmpdir(), 'streamtx'),
+    transactionTimeoutMs: integer(options, 'transactionTimeoutMs', 10_000, 1),
+    sessionTimeoutMs: integer(options, 'sessionTimeoutMs', 10_000, 1),
+    heartbeatIntervalMs: integer(options, 'heartbeatIntervalMs', 1_000, 1),
+    rebalanceTimeoutMs: integer(options, 'rebalanceTimeoutMs', 30_000, 1),
+    maxBatchRecords: integer(options, 'maxBatchRecords', 1_000, 1),
+    replicationFactor: integer(options, 'replicationFactor', -1, -1),
+    deserializationErrorHandler: compileDeserializationErrorHandler(
+      options.deserializationErrorHandler,
+    ),
+    clientId: optionalString(options, 'clientId') ?? applicationId,
+    logLevel: oneOf(options, 'logLevel', ['none', 'error', 'warn', 'info', 'debug'], 'info'),
+    consumer: compileOverrides(options, 'consumer'),
+    producer: compileOverrides(options, 'producer'),
+  };
+
+  if (compiled.replicationFactor === 0) {
+    throw new StreamsConfigError(
+      'replicationFactor',
+      'expected -1 (broker default) or at least 1, got 0',
+    );
+  }
+  // Under exactly_once a transaction stays open for about one commit interval; if the broker
+  // aborts it first (transaction.timeout.ms), every commit fails.
+  if (exactlyOnce && compiled.transactionTimeoutMs <= compiled.commitIntervalMs) {
+    throw new StreamsConfigError(
+      'transactionTimeoutMs',
+      `must be greater than commitIntervalMs under exactly_once ` +
+        `(transactionTimeoutMs ${compiled.transactionTimeoutMs} <= commitIntervalMs ${compiled.commitIntervalMs})`,
+    );
+  }
+  if (compiled.heartbeatIntervalMs >= compiled.sessionTimeoutMs) {
+    throw new StreamsConfigError(
+      'heartbeatIntervalMs',
+      `must be less than sessionTimeoutMs ` +
+        `(heartbeatIntervalMs ${compiled.heartbeatIntervalMs} >= sessionTimeoutMs ${compiled.sessionTimeoutMs})`,
+    );
+  }
+  return Object.freeze(compiled);
+}
+
+function compileBrokers(brokers: unknown): readonly string[] {
+  if (!Array.isArray(brokers) || brokers.length === 0) {
+    throw new StreamsConfigError('brokers', 'expected a non-empty array of "host:port" strings');
+  }
+  return Object.freeze(
+    brokers.map((broker: unknown, i) => {
+      const match = typeof broker === 'string' ? BROKER.exec(broker) : null;
+      const port = Number(match?.[2]);
+      if (!match || port < 1 || port > 65_535) {
+        throw new StreamsConfigError(
+          `brokers[${i}]`,
+          `expected "host:port", got ${JSON.stringify(broker)}`,
+        );
+      }
+      return broker as string;
+    }),
+  );
+}
+
+function compileDeserializationErrorHandler(handler: unknown): DeserializationErrorHandler {
+  const field = 'deserializationErrorHandler';
+  if (handler === undefined || handler === 'fail' || handler === 'skip') return handler ?? 'fail';
+  if (!isPlainObject(handler)) {
+    throw new StreamsConfigError(
+      field,
+      `expected 'fail', 'skip' or { deadLetterTopic }, got ${JSON.stringify(handler)}`,
+    );
+  }
+  const extra = Object.keys(handler).find((key) => key !== 'deadLetterTopic');
+  if (extra !== undefined) throw new StreamsConfigError(`${field}.${extra}`, 'unknown option');
+  const topic = handler['deadLetterTopic'];
+  if (typeof topic !== 'string' || topic === '') {
+    throw new StreamsConfigError(`${field}.deadLetterTopic`, 'expected a non-empty topic name');
+  }
+  return Object.freeze({ deadLetterTopic: topic });
+}
+
+function compileOverrides(
+  options: StreamsAppOptions,
+  field: 'consumer' | 'producer',
+): ClientOverrides {
+  const overrides: unknown = options[field];
+  if (overrides === undefined) return Object.freeze({});
+  if (!isPlainObject(overrides)) {
+    throw new StreamsConfigError(field, 'expected an object of client settings');
+  }
+  for (const key of Object.keys(overrides)) {
+    const reason = OWNED_SETTINGS[field][key];
+    if (reason !== undefined) throw new StreamsConfigError(`${field}.${key}`, reason);
+  }
+  return Object.freeze({ ...overrides });
+}
+
+function requireString(options: StreamsAppOptions, field: keyof StreamsAppOptions): string {
+  const value = optionalString(options, field);
+  if (value === undefined) throw new StreamsConfigError(field, 'is required');
+  return value;
+}
+
+function optionalString(
+  options: StreamsAppOptions,
+  field: keyof StreamsAppOptions,
+): string | undefined {
+  const value: unknown = options[field];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') {
+    throw new StreamsConfigError(
+      field,
+      `expected a non-empty string, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+function integer(
+  options: StreamsAppOptions,
+  field: keyof StreamsAppOptions,
+  fallback: number,
+  min: number,
+): number {
+  const value: unknown = options[field];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new StreamsConfigError(
+      field,
+      `expected an integer >= ${min}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+function oneOf<T extends string>(
+  options: StreamsAppOptions,
+  field: keyof StreamsAppOptions,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  const value: unknown = options[field];
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly unknown[]).includes(value)) {
+    throw new StreamsConfigError(
+      field,
+      `expected one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value as T;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The option name within edit distance 2 of a typo, if any. */
+function closest(name: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of candidates) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}

@@ -1,0 +1,108 @@
+/**
+ * The Processor API types, shaped after Kafka Streams' `org.apache.kafka.streams.processor.api`.
+ * `StateStore` and `StoreBuilder` are the small interfaces stores/ implements; they must stay
+ * free of runtime types so stores/ never depends on the runtime.
+ */
+
+/** Kafka record headers; a key may repeat, hence the arrays (same shape kafkajs uses). */
+export interface RecordHeaders {
+  [key: string]: Buffer | string | (Buffer | string)[] | undefined;
+}
+
+/**
+ * A record flowing through the topology. Keys and values read from Kafka may be null
+ * (null keys, tombstones): declare `V | null` where a topic carries them. Forward a changed
+ * copy with a spread, e.g. `context.forward({ ...record, value: n })`.
+ */
+export interface Record<K, V> {
+  readonly key: K;
+  readonly value: V;
+  /** Milliseconds since the epoch; drives stream time. */
+  readonly timestamp: number;
+  readonly headers: RecordHeaders;
+}
+
+export type PunctuationType = 'stream-time' | 'wall-clock';
+
+/** Called with the stream time or wall-clock time (ms) at which the punctuation fires. */
+export type Punctuator = (timestamp: number) => void | Promise<void>;
+
+export interface Cancellable {
+  cancel(): void;
+}
+
+/** What a processor sees of its task. One context per processor instance (i.e. per task). */
+export interface ProcessorContext<KOut = unknown, VOut = unknown> {
+  readonly applicationId: string;
+  /** `${subtopologyId}_${partition}`, as in Kafka Streams. */
+  readonly taskId: string;
+  /** Topic of the current record; undefined inside a punctuator. */
+  readonly topic: string | undefined;
+  /** Partition of the current record; undefined inside a punctuator. */
+  readonly partition: number | undefined;
+  /** Offset of the current record (decimal string, exact for int64); undefined in a punctuator. */
+  readonly offset: string | undefined;
+  /** Timestamp of the current record, or the punctuation time inside a punctuator. */
+  readonly timestamp: number;
+  /** Headers of the current record; empty inside a punctuator. */
+  readonly headers: RecordHeaders;
+
+  /**
+   * Sends a record to every child, or only to `childName`. Resolves once the children (and
+   * their descendants) have processed it, depth-first as in Kafka Streams; await it so a
+   * failure downstream fails this record and aborts the transaction.
+   */
+  forward(record: Record<KOut, VOut>, childName?: string): Promise<void>;
+
+  /** A store connected to this processor (via `addStateStore`); throws for any other name. */
+  getStateStore<S extends StateStore = StateStore>(name: string): S;
+
+  /**
+   * Calls `callback` every `intervalMs` of stream time (advanced by record timestamps) or of
+   * wall-clock time. Its output joins the task's open transaction.
+   */
+  schedule(intervalMs: number, type: PunctuationType, callback: Punctuator): Cancellable;
+
+  /** Asks for a commit as soon as the current record is processed. */
+  commit(): void;
+}
+
+/** One instance per task; the runtime never shares an instance between tasks. */
+export interface Processor<KIn = unknown, VIn = unknown, KOut = unknown, VOut = unknown> {
+  init?(context: ProcessorContext<KOut, VOut>): void | Promise<void>;
+  process(record: Record<KIn, VIn>): void | Promise<void>;
+  close?(): void | Promise<void>;
+}
+
+/** Must return a new instance on every call: each task gets its own processor. */
+export type ProcessorSupplier<
+  KIn = unknown,
+  VIn = unknown,
+  KOut = unknown,
+  VOut = unknown,
+> = () => Processor<KIn, VIn, KOut, VOut>;
+
+/** What a store learns from the task that owns it. */
+export interface StateStoreContext {
+  readonly applicationId: string;
+  readonly taskId: string;
+  /** A directory owned by this task, for persistent stores. */
+  readonly stateDir: string;
+}
+
+export interface StateStore {
+  readonly name: string;
+  /** True when the store keeps data on local disk (so restoration can start from it). */
+  readonly persistent: boolean;
+  init(context: StateStoreContext): void | Promise<void>;
+  flush?(): void | Promise<void>;
+  close(): void | Promise<void>;
+}
+
+/** Builds one store instance per task. */
+export interface StoreBuilder<S extends StateStore = StateStore> {
+  readonly name: string;
+  /** Whether the store is changelogged to `${applicationId}-${name}-changelog`. */
+  readonly loggingEnabled: boolean;
+  build(): S;
+}

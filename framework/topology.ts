@@ -1,0 +1,475 @@
+import { TopologyError } from './errors.ts';
+import type { ProcessorSupplier, Record, StoreBuilder } from './processor.ts';
+import type { Serde } from './serdes.ts';
+
+/** Returns a record's event time (ms). `partitionTime` is the highest time seen on its partition. */
+export type TimestampExtractor<K = unknown, V = unknown> = (
+  record: Record<K, V>,
+  partitionTime: number,
+) => number;
+
+/** Picks the output partition; undefined falls back to Kafka's default (murmur2 of the key). */
+export type StreamPartitioner<K = unknown, V = unknown> = (
+  topic: string,
+  key: K,
+  value: V,
+  partitionCount: number,
+) => number | undefined;
+
+export interface SourceOptions<K, V> {
+  topics: readonly string[];
+  keySerde: Serde<K>;
+  valueSerde: Serde<V>;
+  /** @default the record's Kafka timestamp */
+  timestampExtractor?: TimestampExtractor<K, V>;
+}
+
+export interface SinkOptions<K, V> {
+  topic: string;
+  keySerde: Serde<K>;
+  valueSerde: Serde<V>;
+  /** @default Kafka's default partitioner */
+  partitioner?: StreamPartitioner<K, V>;
+}
+
+export interface SourceNode {
+  readonly kind: 'source';
+  readonly name: string;
+  readonly topics: readonly string[];
+  readonly keySerde: Serde<unknown>;
+  readonly valueSerde: Serde<unknown>;
+  readonly timestampExtractor: TimestampExtractor | undefined;
+  readonly children: readonly string[];
+}
+
+export interface ProcessorNode {
+  readonly kind: 'processor';
+  readonly name: string;
+  readonly supplier: ProcessorSupplier;
+  readonly parents: readonly string[];
+  readonly children: readonly string[];
+  readonly stores: readonly string[];
+}
+
+export interface SinkNode {
+  readonly kind: 'sink';
+  readonly name: string;
+  readonly topic: string;
+  readonly keySerde: Serde<unknown>;
+  readonly valueSerde: Serde<unknown>;
+  readonly partitioner: StreamPartitioner | undefined;
+  readonly parents: readonly string[];
+}
+
+export type TopologyNode = SourceNode | ProcessorNode | SinkNode;
+
+/**
+ * A connected part of the topology (processors sharing a store count as connected). Each
+ * sub-topology runs as one task per partition of its (co-partitioned) source topics.
+ */
+export interface Subtopology {
+  readonly id: number;
+  /** In insertion order, which is topological: parents come before children. */
+  readonly nodes: ReadonlyMap<string, TopologyNode>;
+  readonly sourceTopics: readonly string[];
+  readonly sourceByTopic: ReadonlyMap<string, SourceNode>;
+  readonly sinkTopics: readonly string[];
+  readonly stores: ReadonlyMap<string, StoreBuilder>;
+}
+
+/** An immutable snapshot of a topology, split into sub-topologies; what the runtime runs. */
+export interface BuiltTopology {
+  readonly subtopologies: readonly Subtopology[];
+  readonly subtopologyByTopic: ReadonlyMap<string, Subtopology>;
+}
+
+export interface TopologyDescription {
+  readonly subtopologies: readonly SubtopologyDescription[];
+  toString(): string;
+}
+
+export interface SubtopologyDescription {
+  readonly id: number;
+  readonly nodes: readonly NodeDescription[];
+}
+
+export type NodeDescription =
+  | { kind: 'source'; name: string; topics: string[]; successors: string[] }
+  | {
+      kind: 'processor';
+      name: string;
+      stores: string[];
+      predecessors: string[];
+      successors: string[];
+    }
+  | { kind: 'sink'; name: string; topic: string; predecessors: string[] };
+
+type MutableNode =
+  | { kind: 'source'; source: SourceOptions<unknown, unknown>; children: string[] }
+  | {
+      kind: 'processor';
+      supplier: ProcessorSupplier;
+      parents: string[];
+      children: string[];
+      stores: Set<string>;
+    }
+  | { kind: 'sink'; sink: SinkOptions<unknown, unknown>; parents: string[] };
+
+/** Task ids are `${subtopologyId}_${partition}`, as in Kafka Streams. */
+export function taskIdOf(subtopologyId: number, partition: number): string {
+  return `${subtopologyId}_${partition}`;
+}
+
+export function parseTaskId(taskId: string): { subtopologyId: number; partition: number } {
+  const match = /^(\d+)_(\d+)$/.exec(taskId);
+  if (!match) {
+    throw new TopologyError(`Invalid task id "${taskId}": expected <subtopology>_<partition>`);
+  }
+  return { subtopologyId: Number(match[1]), partition: Number(match[2]) };
+}
+
+/**
+ * A graph of sources, processors and sinks. Parents must be added before their children, so
+ * the graph is acyclic by construction.
+ */
+export class Topology {
+  readonly #nodes = new Map<string, MutableNode>();
+  readonly #stores = new Map<string, StoreBuilder>();
+  readonly #sourceOfTopic = new Map<string, string>();
+
+  addSource<K, V>(name: string, options: SourceOptions<K, V>): this {
+    this.#checkNewName(name);
+    const { topics } = options;
+    if (!Array.isArray(topics) || topics.length === 0) {
+      throw new TopologyError(`Source "${name}" needs at least one topic`);
+    }
+    for (const topic of topics) {
+      if (typeof topic !== 'string' || topic === '') {
+        throw new TopologyError(`Source "${name}" has an empty or non-string topic`);
+      }
+      const other = this.#sourceOfTopic.get(topic);
+      if (other !== undefined) {
+        throw new TopologyError(
+          `Source "${name}": topic "${topic}" is already read by source "${other}"`,
+        );
+      }
+    }
+    if (new Set(topics).size !== topics.length) {
+      throw new TopologyError(`Source "${name}" lists a topic twice`);
+    }
+    checkSerdes(name, options);
+    for (const topic of topics) this.#sourceOfTopic.set(topic, name);
+    // Sound: the extractor and serdes of one source only ever see that source's records.
+    const source = { ...options, topics: [...topics] } as SourceOptions<unknown, unknown>;
+    this.#nodes.set(name, { kind: 'source', source, children: [] });
+    return this;
+  }
+
+  addProcessor<KIn, VIn, KOut, VOut>(
+    name: string,
+    supplier: ProcessorSupplier<KIn, VIn, KOut, VOut>,
+    ...parents: string[]
+  ): this {
+    this.#checkNewName(name);
+    if (typeof supplier !== 'function') {
+      throw new TopologyError(
+        `Processor "${name}": the supplier must be a function returning a new processor`,
+      );
+    }
+    this.#checkParents('Processor', name, parents);
+    this.#nodes.set(name, {
+      kind: 'processor',
+      supplier: supplier as ProcessorSupplier,
+      parents: [...parents],
+      children: [],
+      stores: new Set(),
+    });
+    this.#linkParents(name, parents);
+    return this;
+  }
+
+  addSink<K, V>(name: string, options: SinkOptions<K, V>, ...parents: string[]): this {
+    this.#checkNewName(name);
+    if (typeof options.topic !== 'string' || options.topic === '') {
+      throw new TopologyError(`Sink "${name}" needs a topic`);
+    }
+    checkSerdes(name, options);
+    this.#checkParents('Sink', name, parents);
+    const sink = { ...options } as SinkOptions<unknown, unknown>;
+    this.#nodes.set(name, { kind: 'sink', sink, parents: [...parents] });
+    this.#linkParents(name, parents);
+    return this;
+  }
+
+  /** Adds a store, one instance per task, and connects it to the named processors. */
+  addStateStore(storeBuilder: StoreBuilder, ...processorNames: string[]): this {
+    const { name } = storeBuilder;
+    if (typeof name !== 'string' || name === '') {
+      throw new TopologyError('A state store needs a name');
+    }
+    if (this.#stores.has(name)) throw new TopologyError(`State store "${name}" is already added`);
+    // Check every processor before changing anything, so a failed call leaves no trace.
+    const processors = processorNames.map((p) => this.#processorNode(p, `State store "${name}"`));
+    this.#stores.set(name, storeBuilder);
+    for (const processor of processors) processor.stores.add(name);
+    return this;
+  }
+
+  /** Connects an existing processor to stores already added with `addStateStore`. */
+  connectProcessorAndStateStores(processorName: string, ...storeNames: string[]): this {
+    const processor = this.#processorNode(processorName, 'connectProcessorAndStateStores');
+    const unknown = storeNames.find((store) => !this.#stores.has(store));
+    if (unknown !== undefined) {
+      throw new TopologyError(`Processor "${processorName}": unknown state store "${unknown}"`);
+    }
+    for (const store of storeNames) processor.stores.add(store);
+    return this;
+  }
+
+  /** Snapshots the topology for the runtime and the TopologyTestDriver. */
+  build(): BuiltTopology {
+    if (![...this.#nodes.values()].some((node) => node.kind === 'source')) {
+      throw new TopologyError('The topology has no source: add one with addSource()');
+    }
+    const subtopologies = this.#group().map((names, id) => this.#snapshot(id, names));
+    const subtopologyByTopic = new Map<string, Subtopology>();
+    for (const subtopology of subtopologies) {
+      for (const topic of subtopology.sourceTopics) subtopologyByTopic.set(topic, subtopology);
+    }
+    return Object.freeze({ subtopologies: Object.freeze(subtopologies), subtopologyByTopic });
+  }
+
+  describe(): TopologyDescription {
+    const subtopologies = this.#group().map((names, id) => ({
+      id,
+      nodes: names.map((name) => this.#describeNode(name)),
+    }));
+    return { subtopologies, toString: () => formatDescription(subtopologies) };
+  }
+
+  #checkNewName(name: string): void {
+    if (typeof name !== 'string' || name === '') {
+      throw new TopologyError('A node needs a non-empty name');
+    }
+    if (this.#nodes.has(name)) throw new TopologyError(`A node named "${name}" already exists`);
+  }
+
+  #checkParents(kind: string, name: string, parents: string[]): void {
+    if (parents.length === 0) {
+      throw new TopologyError(`${kind} "${name}" needs at least one parent`);
+    }
+    for (const parent of parents) {
+      const node = this.#nodes.get(parent);
+      if (node === undefined) {
+        throw new TopologyError(
+          `${kind} "${name}": unknown parent "${parent}" (add parents first)`,
+        );
+      }
+      if (node.kind === 'sink') {
+        throw new TopologyError(
+          `${kind} "${name}": parent "${parent}" is a sink, which has no children`,
+        );
+      }
+    }
+    if (new Set(parents).size !== parents.length) {
+      throw new TopologyError(`${kind} "${name}" lists a parent twice`);
+    }
+  }
+
+  #linkParents(name: string, parents: string[]): void {
+    for (const parent of parents) {
+      const node = this.#nodes.get(parent);
+      if (node !== undefined && node.kind !== 'sink') node.children.push(name);
+    }
+  }
+
+  #processorNode(name: string, context: string): Extract<MutableNode, { kind: 'processor' }> {
+    const node = this.#nodes.get(name);
+    if (node === undefined) throw new TopologyError(`${context}: unknown processor "${name}"`);
+    if (node.kind !== 'processor') {
+      throw new TopologyError(`${context}: "${name}" is a ${node.kind}, not a processor`);
+    }
+    return node;
+  }
+
+  /**
+   * Connected components of the node graph (edges plus shared stores), as node names in
+   * insertion order. Numbered by their alphabetically first source name, as Kafka Streams
+   * numbers node groups, so ids do not depend on the order sources were added.
+   */
+  #group(): string[][] {
+    const parent = new Map<string, string>();
+    const find = (name: string): string => {
+      let root = name;
+      while (parent.get(root) !== root) root = parent.get(root) ?? root;
+      parent.set(name, root);
+      return root;
+    };
+    const union = (a: string, b: string): void => {
+      parent.set(find(a), find(b));
+    };
+    const storeOwner = new Map<string, string>();
+    for (const name of this.#nodes.keys()) parent.set(name, name);
+    for (const [name, node] of this.#nodes) {
+      if (node.kind !== 'source') for (const p of node.parents) union(name, p);
+      if (node.kind !== 'processor') continue;
+      for (const store of node.stores) {
+        const owner = storeOwner.get(store);
+        if (owner === undefined) storeOwner.set(store, name);
+        else union(name, owner);
+      }
+    }
+    const groups = new Map<string, string[]>();
+    for (const name of this.#nodes.keys()) {
+      const root = find(name);
+      groups.set(root, [...(groups.get(root) ?? []), name]);
+    }
+    const firstSource = (names: string[]): string =>
+      names.filter((n) => this.#nodes.get(n)?.kind === 'source').sort()[0] ?? '';
+    return [...groups.values()].sort((a, b) => (firstSource(a) < firstSource(b) ? -1 : 1));
+  }
+
+  #snapshot(id: number, names: string[]): Subtopology {
+    const nodes = new Map<string, TopologyNode>();
+    const sourceByTopic = new Map<string, SourceNode>();
+    const sinkTopics = new Set<string>();
+    const stores = new Map<string, StoreBuilder>();
+    for (const name of names) {
+      const node = this.#nodes.get(name);
+      if (node === undefined) continue;
+      if (node.kind === 'source') {
+        const { topics, keySerde, valueSerde, timestampExtractor } = node.source;
+        const source: SourceNode = Object.freeze({
+          kind: 'source',
+          name,
+          topics: Object.freeze([...topics]),
+          keySerde,
+          valueSerde,
+          timestampExtractor,
+          children: Object.freeze([...node.children]),
+        });
+        nodes.set(name, source);
+        for (const topic of topics) sourceByTopic.set(topic, source);
+      } else if (node.kind === 'processor') {
+        nodes.set(
+          name,
+          Object.freeze({
+            kind: 'processor',
+            name,
+            supplier: node.supplier,
+            parents: Object.freeze([...node.parents]),
+            children: Object.freeze([...node.children]),
+            stores: Object.freeze([...node.stores]),
+          }),
+        );
+        for (const store of node.stores) stores.set(store, this.#stores.get(store) as StoreBuilder);
+      } else {
+        const { topic, keySerde, valueSerde, partitioner } = node.sink;
+        nodes.set(
+          name,
+          Object.freeze({
+            kind: 'sink',
+            name,
+            topic,
+            keySerde,
+            valueSerde,
+            partitioner,
+            parents: Object.freeze([...node.parents]),
+          }),
+        );
+        sinkTopics.add(topic);
+      }
+    }
+    return Object.freeze({
+      id,
+      nodes,
+      sourceTopics: Object.freeze([...sourceByTopic.keys()]),
+      sourceByTopic,
+      sinkTopics: Object.freeze([...sinkTopics]),
+      stores,
+    });
+  }
+
+  #describeNode(name: string): NodeDescription {
+    const node = this.#nodes.get(name);
+    if (node === undefined) throw new TopologyError(`Unknown node "${name}"`);
+    switch (node.kind) {
+      case 'source':
+        return {
+          kind: 'source',
+          name,
+          topics: [...node.source.topics],
+          successors: [...node.children],
+        };
+      case 'processor':
+        return {
+          kind: 'processor',
+          name,
+          stores: [...node.stores],
+          predecessors: [...node.parents],
+          successors: [...node.children],
+        };
+      case 'sink':
+        return { kind: 'sink', name, topic: node.sink.topic, predecessors: [...node.parents] };
+    }
+  }
+}
+
+function checkSerdes(name: string, options: { keySerde: unknown; valueSerde: unknown }): void {
+  for (const field of ['keySerde', 'valueSerde'] as const) {
+    const serde = options[field] as { serialize?: unknown; deserialize?: unknown } | undefined;
+    if (typeof serde?.serialize !== 'function' || typeof serde.deserialize !== 'function') {
+      throw new TopologyError(`Node "${name}": ${field} must be a Serde (e.g. Serdes.string())`);
+    }
+  }
+}
+
+/** Formatted like Kafka Streams' TopologyDescription, so its readers feel at home. */
+function formatDescription(subtopologies: readonly SubtopologyDescription[]): string {
+  const lines = ['Topologies:'];
+  const list = (names: string[]): string => (names.length === 0 ? 'none' : names.join(', '));
+  for (const { id, nodes } of subtopologies) {
+    lines.push(`   Sub-topology: ${id}`);
+    for (const node of nodes) {
+      if (node.kind === 'source') {
+        lines.push(`    Source: ${node.name} (topics: [${node.topics.join(', ')}])`);
+        lines.push(`      --> ${list(node.successors)}`);
+      } else if (node.kind === 'processor') {
+        lines.push(`    Processor: ${node.name} (stores: [${node.stores.join(', ')}])`);
+        lines.push(`      --> ${list(node.successors)}`, `      <-- ${list(node.predecessors)}`);
+      } else {
+        lines.push(`    Sink: ${node.name} (topic: ${node.topic})`);
+        lines.push(`      <-- ${list(node.predecessors)}`);
+      }
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Checks that the source topics of each sub-topology have the same partition count (their
+ * partition N belongs to task `${id}_N`) and returns each sub-topology's partition count,
+ * i.e. its number of tasks. Throws naming the topics and their counts otherwise.
+ */
+export function checkCoPartitioning(
+  topology: BuiltTopology,
+  partitionCounts: ReadonlyMap<string, number>,
+): Map<number, number> {
+  const taskCounts = new Map<number, number>();
+  for (const { id, sourceTopics } of topology.subtopologies) {
+    const missing = sourceTopics.filter((topic) => !partitionCounts.has(topic));
+    if (missing.length > 0) {
+      throw new TopologyError(`Sub-topology ${id}: source topics not found: ${missing.join(', ')}`);
+    }
+    const counts = sourceTopics.map((topic) => [topic, partitionCounts.get(topic) ?? 0] as const);
+    if (new Set(counts.map(([, count]) => count)).size > 1) {
+      const detail = counts.map(([topic, count]) => `${topic} (${count})`).join(', ');
+      throw new TopologyError(
+        `Sub-topology ${id}: source topics are not co-partitioned: ${detail}; ` +
+          'they must have the same number of partitions',
+      );
+    }
+    taskCounts.set(id, counts[0]?.[1] ?? 0);
+  }
+  return taskCounts;
+}
