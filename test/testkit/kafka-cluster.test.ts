@@ -153,7 +153,7 @@ t.test('a 3-broker cluster', async (t) => {
       await cluster.restart(leader);
       await waitFor(
         async () => {
-          const meta = await kafka.admin();
+          const meta = kafka.admin();
           await meta.connect();
           try {
             const md = await meta.fetchTopicMetadata({ topics: [topic] });

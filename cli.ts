@@ -1,0 +1,44 @@
+#!/usr/bin/env -S node --import tsx
+/**
+ * The streamtx command line:
+ *   streamtx kafka up|status|kill|restart|stop|pause|resume|down   a local Apache Kafka cluster
+ */
+import { fileURLToPath } from 'node:url';
+import { MissingToolError } from './testkit/kafka-install.ts';
+import { UsageError, kafkaCommand } from './testkit/kafka-cli.ts';
+
+const USAGE = `usage: streamtx <command>
+  kafka ...   run a local Apache Kafka cluster (streamtx kafka help)`;
+
+async function main(argv: string[]): Promise<number> {
+  const [area, ...rest] = argv;
+  switch (area) {
+    case 'kafka':
+      return kafkaCommand(rest, fileURLToPath(import.meta.url));
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(USAGE + '\n');
+      return 0;
+    default:
+      process.stderr.write(`unknown command '${area}'\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof MissingToolError || err instanceof UsageError) {
+      process.stderr.write(`streamtx: ${err.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(
+        `streamtx: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
+      process.exitCode = 1;
+    }
+  },
+);
