@@ -1,0 +1,163 @@
+/**
+ * Back-to-back transaction latency: raw kafkajs `producer.transaction()` with
+ * default settings vs streamtx's client adapter, on a 1-broker and a
+ * 3-broker cluster.
+ *
+ *   npm run bench:txn [-- --brokers 1,3 --transactions 300]
+ *   STREAMTX_BOOTSTRAP=host:port npm run bench:txn   # an existing cluster
+ *
+ * Each transaction sends one record (acks=all) and commits. "gap" is the time
+ * from commit() resolving to the next transaction's first send being
+ * acknowledged: the time a task loses between two transactions. kafkajs waits
+ * ~300 ms (its retrier's initialRetryTime, ±20 %) whenever the coordinator
+ * answers the next AddPartitionsToTxn with CONCURRENT_TRANSACTIONS because it
+ * is still writing the previous transaction's markers; the adapter retries
+ * after 20 ms like the Java client. Both are counted.
+ */
+import { parseArgs } from 'node:util';
+import { randomUUID } from 'node:crypto';
+import kafkajs from 'kafkajs';
+import { KafkaCluster } from '../testkit/index.ts';
+import { createKafkaClient } from '../framework/client/index.ts';
+import type { ConcurrentTransactionsRetry } from '../framework/client/index.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    brokers: { type: 'string', default: '1,3' },
+    transactions: { type: 'string', default: '300' },
+  },
+});
+const brokerCounts = (
+  process.env.STREAMTX_BOOTSTRAP ? ['external'] : (args.brokers ?? '1,3').split(',')
+).map((s) => s.trim());
+const transactions = Number(args.transactions);
+
+interface Result {
+  setup: string;
+  variant: string;
+  gaps: number[];
+  commits: number[];
+  concurrentRetries: number;
+  maxRetryWaitMs: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+const CONCURRENT = 'another concurrent operation on the same transaction';
+
+async function rawKafkajs(brokers: string[], topic: string): Promise<Omit<Result, 'setup'>> {
+  let concurrentRetries = 0;
+  let maxRetryWaitMs = 0;
+  const kafka = new kafkajs.Kafka({
+    brokers,
+    clientId: 'bench-raw',
+    logLevel: kafkajs.logLevel.ERROR,
+    // kafkajs logs each retry of the send path at ERROR with the wait it is about to do.
+    logCreator: () => (entry) => {
+      const { message, retryTime } = entry.log as { message: string; retryTime?: number };
+      if (message.includes(CONCURRENT) && typeof retryTime === 'number') {
+        concurrentRetries++;
+        maxRetryWaitMs = Math.max(maxRetryWaitMs, retryTime);
+      }
+    },
+  });
+  const producer = kafka.producer({
+    transactionalId: `bench-raw-${randomUUID()}`,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  const gaps: number[] = [];
+  const commits: number[] = [];
+  let committedAt: number | undefined;
+  for (let i = 0; i <= transactions; i++) {
+    const tx = await producer.transaction();
+    await tx.send({ topic, messages: [{ key: `k${i}`, value: `v${i}`, partition: i % 3 }] });
+    if (committedAt !== undefined) gaps.push(performance.now() - committedAt);
+    const start = performance.now();
+    await tx.commit();
+    committedAt = performance.now();
+    if (i > 0) commits.push(committedAt - start); // the first includes InitProducerId
+  }
+  await producer.disconnect();
+  return { variant: 'raw kafkajs (defaults)', gaps, commits, concurrentRetries, maxRetryWaitMs };
+}
+
+async function adapter(brokers: string[], topic: string): Promise<Omit<Result, 'setup'>> {
+  const retries: ConcurrentTransactionsRetry[] = [];
+  const client = createKafkaClient({ brokers, clientId: 'bench-adapter' });
+  const producer = client.transactionalProducer(`bench-adapter-${randomUUID()}`, {
+    observer: { concurrentTransactionsRetry: (e) => retries.push(e) },
+  });
+  await producer.init();
+  const gaps: number[] = [];
+  const commits: number[] = [];
+  let committedAt: number | undefined;
+  for (let i = 0; i <= transactions; i++) {
+    producer.begin();
+    await producer.send(topic, [{ key: `k${i}`, value: `v${i}`, partition: i % 3 }]);
+    if (committedAt !== undefined) gaps.push(performance.now() - committedAt);
+    const start = performance.now();
+    await producer.commit();
+    committedAt = performance.now();
+    if (i > 0) commits.push(committedAt - start);
+  }
+  await client.close();
+  return {
+    variant: 'streamtx adapter',
+    gaps,
+    commits,
+    concurrentRetries: retries.length,
+    maxRetryWaitMs: Math.max(0, ...retries.map((r) => r.waitMs)),
+  };
+}
+
+async function onCluster(setup: string): Promise<Result[]> {
+  const cluster =
+    setup === 'external'
+      ? await KafkaCluster.fromEnv()
+      : await KafkaCluster.start({ brokers: Number(setup) });
+  try {
+    const client = createKafkaClient({
+      brokers: cluster.bootstrapServers,
+      clientId: 'bench-admin',
+    });
+    const size = (await client.admin.describeCluster()).brokers.length;
+    await client.close();
+    const label = `${size} broker${size === 1 ? '' : 's'}`;
+    const results: Result[] = [];
+    // Alternate the order so neither variant always runs on a warmer JVM.
+    for (const run of [rawKafkajs, adapter]) {
+      const topic = `bench-txn-${randomUUID().slice(0, 8)}`;
+      await cluster.createTopic(topic, { partitions: 3, replicationFactor: Math.min(3, size) });
+      process.stderr.write(`${label}: ${run.name} ...\n`);
+      results.push({ setup: label, ...(await run(cluster.bootstrapServers, topic)) });
+    }
+    return results;
+  } finally {
+    await cluster.stop();
+  }
+}
+
+const all: Result[] = [];
+for (const setup of brokerCounts) all.push(...(await onCluster(setup)));
+
+const fmt = (n: number): string => n.toFixed(1).padStart(7);
+console.log(
+  `\nBack-to-back transactions: ${transactions} per run, 1 record (acks=all) per transaction, 3 partitions, RF=min(3, brokers)`,
+);
+console.log("gap = commit() resolved -> next transaction's first send acked (ms)\n");
+console.log(
+  `${'setup'.padEnd(10)} ${'variant'.padEnd(24)} ${'gap p50'.padStart(7)} ${'gap p99'.padStart(7)} ${'gap max'.padStart(7)} ${'commit p50'.padStart(10)} ${'commit p99'.padStart(10)}  CONCURRENT_TRANSACTIONS retries (max wait ms)`,
+);
+for (const r of all) {
+  const g = [...r.gaps].sort((a, b) => a - b);
+  const c = [...r.commits].sort((a, b) => a - b);
+  console.log(
+    `${r.setup.padEnd(10)} ${r.variant.padEnd(24)} ${fmt(percentile(g, 50))} ${fmt(percentile(g, 99))} ${fmt(g.at(-1) ?? NaN)} ${fmt(percentile(c, 50)).padStart(10)} ${fmt(percentile(c, 99)).padStart(10)}  ${r.concurrentRetries} (${r.maxRetryWaitMs})`,
+  );
+}

@@ -1,0 +1,372 @@
+/** KafkaClient on kafkajs 2.2.4: admin, transactional producers, group consumers, partition reader. */
+import kafkajs from 'kafkajs';
+import type { Admin, Kafka, KafkaConfig } from 'kafkajs';
+import { ClientError, classify } from '../errors.ts';
+import type {
+  ClusterDescription,
+  ConsumedRecord,
+  GroupConsumer,
+  GroupConsumerOptions,
+  IsolationLevel,
+  KafkaAdmin,
+  KafkaClient,
+  KafkaClientOptions,
+  PlainProducer,
+  ReadPartitionOptions,
+  TopicSpec,
+  TransactionalProducer,
+  TransactionalProducerOptions,
+} from '../types.ts';
+import { KafkajsGroupConsumer } from './consumer.ts';
+import { Batch, ISOLATION, createInternalCluster } from './internals.ts';
+import type { InternalCluster } from './internals.ts';
+import { createLogCreator, defaultLogger, kafkajsLogLevel } from './logging.ts';
+import { KafkajsPlainProducer, KafkajsTransactionalProducer } from './producer.ts';
+
+const { Kafka: KafkaCtor } = kafkajs;
+
+/** ListOffsets timestamps (KIP-79): latest / earliest. */
+const LATEST = -1;
+const EARLIEST = -2;
+
+function isolationCode(isolation: IsolationLevel): number {
+  return isolation === 'read_committed' ? ISOLATION.READ_COMMITTED : ISOLATION.READ_UNCOMMITTED;
+}
+
+class KafkajsAdmin implements KafkaAdmin {
+  readonly #kafka: Kafka;
+  #admin: Promise<Admin> | undefined;
+  readonly #clusters = new Map<number, Promise<InternalCluster>>();
+
+  constructor(kafka: Kafka) {
+    this.#kafka = kafka;
+  }
+
+  async #connected(): Promise<Admin> {
+    if (this.#admin === undefined) {
+      const admin = this.#kafka.admin();
+      this.#admin = admin.connect().then(() => admin);
+      this.#admin.catch(() => (this.#admin = undefined));
+    }
+    return this.#admin;
+  }
+
+  /** A raw kafkajs cluster per isolation level, for ListOffsets and Fetch. */
+  async cluster(isolation: IsolationLevel): Promise<InternalCluster> {
+    const code = isolationCode(isolation);
+    let cluster = this.#clusters.get(code);
+    if (cluster === undefined) {
+      const c = createInternalCluster(this.#kafka, code);
+      cluster = c.connect().then(() => c);
+      cluster.catch(() => this.#clusters.delete(code));
+      this.#clusters.set(code, cluster);
+    }
+    return cluster;
+  }
+
+  async createTopics(topics: TopicSpec[]): Promise<void> {
+    const admin = await this.#connected();
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.topic));
+    if (missing.length === 0) return;
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.partitions,
+          replicationFactor: t.replicationFactor ?? -1,
+          configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    } catch (e) {
+      // Another worker created it between listTopics and createTopics: fine (idempotent).
+      if (!hasTopicAlreadyExists(e))
+        throw new ClientError(`createTopics failed: ${message(e)}`, classify(e, 'admin').kind, {
+          cause: e,
+        });
+    }
+  }
+
+  async deleteTopics(topics: string[]): Promise<void> {
+    if (topics.length === 0) return;
+    const admin = await this.#connected();
+    await admin.deleteTopics({ topics });
+  }
+
+  async partitionCounts(topics: string[]): Promise<Map<string, number>> {
+    const admin = await this.#connected();
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t));
+    if (missing.length > 0) {
+      throw new ClientError(`topic(s) do not exist: ${missing.join(', ')}`, 'fatal', {
+        type: 'UNKNOWN_TOPIC_OR_PARTITION',
+        code: 3,
+      });
+    }
+    const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
+    return new Map(metadata.map((t) => [t.name, t.partitions.length]));
+  }
+
+  async committedOffsets(groupId: string, topic: string): Promise<Map<number, bigint>> {
+    const admin = await this.#connected();
+    const [result] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const offsets = new Map<number, bigint>();
+    for (const p of result?.partitions ?? []) {
+      if (p.offset !== '-1') offsets.set(p.partition, BigInt(p.offset));
+    }
+    return offsets;
+  }
+
+  async endOffsets(
+    topic: string,
+    isolation: IsolationLevel = 'read_committed',
+  ): Promise<Map<number, bigint>> {
+    return this.#listOffsets(topic, LATEST, isolation);
+  }
+
+  async beginningOffsets(topic: string): Promise<Map<number, bigint>> {
+    return this.#listOffsets(topic, EARLIEST, 'read_uncommitted');
+  }
+
+  /** ListOffsets with an explicit isolation level: read_committed "latest" is the last stable offset (KIP-98). */
+  async #listOffsets(
+    topic: string,
+    timestamp: number,
+    isolation: IsolationLevel,
+  ): Promise<Map<number, bigint>> {
+    const cluster = await this.cluster(isolation);
+    await cluster.addTargetTopic(topic);
+    await cluster.refreshMetadata();
+    const byLeader = new Map<number, number[]>();
+    for (const p of cluster.findTopicPartitionMetadata(topic)) {
+      byLeader.set(p.leader, [...(byLeader.get(p.leader) ?? []), p.partitionId]);
+    }
+    const out = new Map<number, bigint>();
+    await Promise.all(
+      [...byLeader].map(async ([nodeId, partitions]) => {
+        const broker = await cluster.findBroker({ nodeId });
+        const { responses } = await broker.listOffsets({
+          replicaId: -1,
+          isolationLevel: isolationCode(isolation),
+          topics: [
+            { topic, partitions: partitions.map((partition) => ({ partition, timestamp })) },
+          ],
+        });
+        for (const r of responses)
+          for (const p of r.partitions) out.set(p.partition, BigInt(p.offset));
+      }),
+    );
+    return out;
+  }
+
+  async describeCluster(): Promise<ClusterDescription> {
+    const admin = await this.#connected();
+    const d = await admin.describeCluster();
+    return {
+      clusterId: d.clusterId,
+      controllerId: d.controller,
+      brokers: d.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })),
+    };
+  }
+
+  async close(): Promise<void> {
+    const admin = this.#admin;
+    const clusters = [...this.#clusters.values()];
+    this.#admin = undefined;
+    this.#clusters.clear();
+    await Promise.allSettled([
+      ...(admin ? [admin.then((a) => a.disconnect())] : []),
+      ...clusters.map((c) => c.then((cl) => cl.disconnect())),
+    ]);
+  }
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function hasTopicAlreadyExists(e: unknown): boolean {
+  const seen = new Set<unknown>();
+  const stack: unknown[] = [e];
+  while (stack.length > 0) {
+    const cur = stack.pop();
+    if (typeof cur !== 'object' || cur === null || seen.has(cur)) continue;
+    seen.add(cur);
+    const o = cur as { type?: unknown; errors?: unknown; cause?: unknown };
+    if (o.type === 'TOPIC_ALREADY_EXISTS') return true;
+    if (Array.isArray(o.errors)) stack.push(...(o.errors as unknown[]));
+    stack.push(o.cause);
+  }
+  return false;
+}
+
+export class KafkajsClient implements KafkaClient {
+  readonly #kafka: Kafka;
+  readonly #options: KafkaClientOptions;
+  readonly #admin: KafkajsAdmin;
+  readonly #closeables = new Set<{ close(): Promise<void> }>();
+
+  constructor(options: KafkaClientOptions) {
+    this.#options = options;
+    const logLevel = options.logLevel ?? 'error';
+    this.#kafka = new KafkaCtor({
+      ...this.#kafkaConfig(),
+      logLevel: kafkajsLogLevel(logLevel),
+      logCreator: createLogCreator(logLevel, options.logger ?? defaultLogger),
+    });
+    this.#admin = new KafkajsAdmin(this.#kafka);
+  }
+
+  #kafkaConfig(): Omit<KafkaConfig, 'logCreator' | 'logLevel'> {
+    return {
+      brokers: this.#options.brokers,
+      clientId: this.#options.clientId,
+      requestTimeout: this.#options.requestTimeoutMs ?? 30_000,
+      connectionTimeout: this.#options.connectionTimeoutMs ?? 3_000,
+    };
+  }
+
+  get admin(): KafkaAdmin {
+    return this.#admin;
+  }
+
+  transactionalProducer(
+    transactionalId: string,
+    options?: TransactionalProducerOptions,
+  ): TransactionalProducer {
+    const producer = new KafkajsTransactionalProducer(
+      transactionalId,
+      {
+        kafkaConfig: this.#kafkaConfig(),
+        logLevel: this.#options.logLevel ?? 'error',
+        logger: this.#options.logger ?? defaultLogger,
+      },
+      options,
+    );
+    this.#closeables.add(producer);
+    return producer;
+  }
+
+  producer(): PlainProducer {
+    const producer = new KafkajsPlainProducer(this.#kafka);
+    this.#closeables.add(producer);
+    return producer;
+  }
+
+  groupConsumer(options: GroupConsumerOptions): GroupConsumer {
+    const consumer = new KafkajsGroupConsumer(this.#kafka, options);
+    this.#closeables.add(consumer);
+    return consumer;
+  }
+
+  /**
+   * Fetch requests straight to the partition leader with the isolation level
+   * asked for; kafkajs's Batch drops aborted records (using the response's
+   * aborted-transactions list) and control records. The position advances by
+   * whole record batches (firstOffset + lastOffsetDelta + 1), so it moves past
+   * transaction markers and compacted gaps (KAFKA-10167 is why "end" is the
+   * last stable offset, not the high watermark, under read_committed).
+   */
+  async *readPartition(
+    topic: string,
+    partition: number,
+    fromOffset: bigint,
+    untilOffset: bigint | 'end',
+    options: ReadPartitionOptions = {},
+  ): AsyncIterable<ConsumedRecord[]> {
+    const isolation = options.isolation ?? 'read_committed';
+    const maxBytes = options.maxBytes ?? 1_048_576;
+    const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+    const until =
+      untilOffset === 'end'
+        ? (await this.#admin.endOffsets(topic, isolation)).get(partition)
+        : untilOffset;
+    if (until === undefined)
+      throw new ClientError(`${topic}-${partition} does not exist`, 'fatal', {
+        type: 'UNKNOWN_TOPIC_OR_PARTITION',
+        code: 3,
+      });
+    const cluster = await this.#admin.cluster(isolation);
+    await cluster.addTargetTopic(topic);
+    let position = fromOffset;
+    while (position < until) {
+      if (Date.now() > deadline) {
+        throw new ClientError(
+          `reading ${topic}-${partition} [${fromOffset}, ${until}) timed out at offset ${position}`,
+          'retriable',
+          {
+            type: 'READ_TIMEOUT',
+          },
+        );
+      }
+      const leader = cluster
+        .findTopicPartitionMetadata(topic)
+        .find((p) => p.partitionId === partition)?.leader;
+      if (leader === undefined) {
+        await cluster.refreshMetadata();
+        continue;
+      }
+      let data;
+      try {
+        const broker = await cluster.findBroker({ nodeId: leader });
+        const response = await broker.fetch({
+          replicaId: -1,
+          isolationLevel: isolationCode(isolation),
+          maxWaitTime: 200,
+          minBytes: 1,
+          maxBytes,
+          topics: [
+            { topic, partitions: [{ partition, fetchOffset: position.toString(), maxBytes }] },
+          ],
+        });
+        data = response.responses
+          .find((r) => r.topicName === topic)
+          ?.partitions.find((p) => p.partition === partition);
+      } catch (e) {
+        const c = classify(e, 'fetch');
+        if (!c.canRetry)
+          throw new ClientError(`fetch ${topic}-${partition}@${position}: ${message(e)}`, c.kind, {
+            cause: e,
+          });
+        await cluster.refreshMetadata(); // leader moved or broker down: retry until the deadline
+        continue;
+      }
+      if (data === undefined) continue;
+      const batch = new Batch(topic, position.toString(), data);
+      let next = position;
+      for (const m of batch.messagesWithinOffset) {
+        const end =
+          BigInt(m.batchContext.firstOffset) + BigInt(m.batchContext.lastOffsetDelta) + 1n;
+        if (end > next) next = end;
+      }
+      const records: ConsumedRecord[] = [];
+      for (const m of batch.messages) {
+        const offset = BigInt(m.offset);
+        if (offset >= until) break;
+        records.push({
+          topic,
+          partition,
+          offset,
+          key: m.key,
+          value: m.value,
+          timestamp: Number(m.timestamp),
+          headers: m.headers,
+        });
+      }
+      position = next;
+      if (records.length > 0) yield records;
+    }
+  }
+
+  async close(): Promise<void> {
+    const closing = [...this.#closeables].map((c) => c.close());
+    this.#closeables.clear();
+    await Promise.allSettled(closing);
+    await this.#admin.close();
+  }
+}
+
+export function createKafkajsClient(options: KafkaClientOptions): KafkaClient {
+  return new KafkajsClient(options);
+}

@@ -1,0 +1,182 @@
+/**
+ * GroupConsumer on kafkajs: read_committed, offsets never committed by the
+ * consumer (autoCommit off; the task's transaction commits them through
+ * sendOffsets), the runtime's own assigner.
+ *
+ * kafkajs has no revoke callback (eager protocol, no KIP-429): REBALANCING
+ * is the only signal that the assignment is about to go, and GROUP_JOIN
+ * carries the complete new assignment.
+ *
+ * kafkajs fetches the group's committed offsets itself when a partition is
+ * first fetched (OffsetFetch v1–v5, without KIP-447's require_stable), which
+ * can be stale while the previous owner's transaction is unresolved. The
+ * runtime must pause new partitions on groupJoin, fence (producer init),
+ * read committed offsets through the admin, seek, then resume (invariant 2).
+ */
+import kafkajs from 'kafkajs';
+import type { Consumer, Kafka, PartitionAssigner } from 'kafkajs';
+import type {
+  Assignment,
+  ConsumedBatch,
+  GroupAssigner,
+  GroupConsumer,
+  GroupConsumerEvents,
+  GroupConsumerOptions,
+  TopicPartition,
+  TopicPartitionOffset,
+} from '../types.ts';
+
+const { AssignerProtocol } = kafkajs;
+
+function toKafkajsAssigner(assigner: GroupAssigner): PartitionAssigner {
+  return ({ cluster }) => ({
+    name: assigner.name,
+    version: assigner.version,
+    protocol: ({ topics }) => ({
+      name: assigner.name,
+      metadata: AssignerProtocol.MemberMetadata.encode({
+        version: assigner.version,
+        topics,
+        userData: assigner.subscriptionUserData?.() ?? Buffer.alloc(0),
+      }),
+    }),
+    async assign({ members, topics }) {
+      const partitionCounts = new Map<string, number>();
+      for (const topic of topics)
+        partitionCounts.set(topic, cluster.findTopicPartitionMetadata(topic).length);
+      const decoded = members.map((m) => {
+        const meta = AssignerProtocol.MemberMetadata.decode(m.memberMetadata);
+        return {
+          memberId: m.memberId,
+          userData: meta?.userData ?? Buffer.alloc(0),
+          topics: meta?.topics ?? [],
+        };
+      });
+      const result = await assigner.assign({ members: decoded, topics, partitionCounts });
+      return decoded.map(({ memberId }) => {
+        const a = result.get(memberId);
+        return {
+          memberId,
+          memberAssignment: AssignerProtocol.MemberAssignment.encode({
+            version: assigner.version,
+            assignment: a?.assignment ?? {},
+            userData: a?.userData ?? Buffer.alloc(0),
+          }),
+        };
+      });
+    },
+  });
+}
+
+export class KafkajsGroupConsumer implements GroupConsumer {
+  readonly groupId: string;
+  readonly #consumer: Consumer;
+
+  constructor(kafka: Kafka, options: GroupConsumerOptions) {
+    this.groupId = options.groupId;
+    this.#consumer = kafka.consumer({
+      groupId: options.groupId,
+      partitionAssigners: [toKafkajsAssigner(options.assigner)],
+      sessionTimeout: options.sessionTimeoutMs ?? 10_000,
+      rebalanceTimeout: options.rebalanceTimeoutMs ?? 60_000,
+      heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
+      maxWaitTimeInMs: options.maxWaitTimeMs ?? 500,
+      readUncommitted: false, // invariant 6
+      allowAutoTopicCreation: false,
+    });
+  }
+
+  async subscribe(topics: string[]): Promise<void> {
+    await this.#consumer.connect();
+    await this.#consumer.subscribe({ topics, fromBeginning: true });
+  }
+
+  async run(handler: (batch: ConsumedBatch) => Promise<void>): Promise<void> {
+    await this.#consumer.run({
+      autoCommit: false, // invariant 1: offsets are committed only inside the task's transaction
+      eachBatchAutoResolve: true,
+      eachBatch: async ({ batch, isStale, heartbeat }) => {
+        await handler({
+          topic: batch.topic,
+          partition: batch.partition,
+          highWatermark: BigInt(batch.highWatermark),
+          isStale,
+          heartbeat,
+          records: batch.messages.map((m) => ({
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: BigInt(m.offset),
+            key: m.key ?? null,
+            value: m.value ?? null,
+            timestamp: Number(m.timestamp),
+            headers: m.headers ?? {},
+          })) as ConsumedBatch['records'],
+        });
+      },
+    });
+  }
+
+  on<E extends keyof GroupConsumerEvents>(
+    event: E,
+    listener: (payload: GroupConsumerEvents[E]) => void,
+  ): () => void {
+    const { events } = this.#consumer;
+    const emit = listener as (payload: unknown) => void;
+    switch (event) {
+      case 'groupJoin':
+        return this.#consumer.on(events.GROUP_JOIN, ({ payload }) => {
+          const assignment: Assignment = {};
+          for (const [topic, partitions] of Object.entries(payload.memberAssignment))
+            assignment[topic] = [...partitions];
+          emit({
+            groupId: payload.groupId,
+            memberId: payload.memberId,
+            leaderId: payload.leaderId,
+            isLeader: payload.isLeader,
+            assignment,
+          });
+        });
+      case 'rebalancing':
+        return this.#consumer.on(events.REBALANCING, ({ payload }) =>
+          emit({ groupId: payload.groupId, memberId: payload.memberId }),
+        );
+      case 'crash':
+        return this.#consumer.on(events.CRASH, ({ payload }) =>
+          emit({ groupId: payload.groupId, error: payload.error, restart: payload.restart }),
+        );
+      case 'stop':
+        return this.#consumer.on(events.STOP, () => emit({}));
+      default:
+        throw new Error(`unknown consumer event ${String(event)}`);
+    }
+  }
+
+  pause(partitions: TopicPartition[]): void {
+    this.#consumer.pause(groupByTopic(partitions));
+  }
+
+  resume(partitions: TopicPartition[]): void {
+    this.#consumer.resume(groupByTopic(partitions));
+  }
+
+  seek(topic: string, partition: number, offset: bigint): void {
+    this.#consumer.seek({ topic, partition, offset: offset.toString() });
+  }
+
+  async commitOffsets(offsets: TopicPartitionOffset[]): Promise<void> {
+    await this.#consumer.commitOffsets(
+      offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset.toString() })),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.#consumer.disconnect();
+  }
+}
+
+function groupByTopic(partitions: TopicPartition[]): { topic: string; partitions: number[] }[] {
+  const byTopic = new Map<string, number[]>();
+  for (const { topic, partition } of partitions)
+    byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+  return [...byTopic].map(([topic, ps]) => ({ topic, partitions: ps }));
+}

@@ -1,0 +1,222 @@
+/**
+ * Every use of kafkajs internals (anything not in its public typings) is in
+ * this file, against the exact version package.json pins (2.2.4), and
+ * checked when the module loads so an upgrade fails loudly here rather than
+ * silently elsewhere.
+ *
+ * 1. CONCURRENT_TRANSACTIONS fast retry. After EndTxn the coordinator
+ *    answers AddPartitionsToTxn / AddOffsetsToTxn with CONCURRENT_TRANSACTIONS
+ *    (code 51) until it has written the transaction markers and CompleteCommit
+ *    (KIP-98). kafkajs handles it only in the producer's generic retrier
+ *    (producer/sendMessages.js: `e.name === 'KafkaJSProtocolError' &&
+ *    e.retriable` → retry after `initialRetryTime`, 300 ms ± 20 % by default,
+ *    retry/index.js), and does not retry it at all for AddOffsetsToTxn
+ *    (eosManager.sendOffsets calls the broker directly). The Java client
+ *    retries this case after 20 ms (TransactionManager, KAFKA-5477). We wrap
+ *    `Broker.prototype.addPartitionsToTxn`, `addOffsetsToTxn` and
+ *    `initProducerId` so that, for producers created by this adapter only,
+ *    CONCURRENT_TRANSACTIONS is retried right there after 20 ms, before
+ *    kafkajs's retrier ever sees it. Other producers in the process (e.g. the
+ *    raw kafkajs baseline in bench/) keep kafkajs's behaviour.
+ *
+ * 2. Raw Fetch / ListOffsets for restoration: kafkajs has no manual partition
+ *    assignment, and a consumer group per restore would pay a JoinGroup
+ *    (group.initial.rebalance.delay.ms, 3 s by default) and leave groups
+ *    behind. We build a kafkajs Cluster from the client (its private
+ *    createCluster) and send Fetch with the isolation level we need, then
+ *    filter aborted records and control records with kafkajs's own Batch.
+ */
+import { createRequire } from 'node:module';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Kafka } from 'kafkajs';
+
+const require = createRequire(import.meta.url);
+
+const KAFKAJS_VERSION = '2.2.4';
+const pkg = require('kafkajs/package.json') as { version: string };
+if (pkg.version !== KAFKAJS_VERSION) {
+  throw new Error(
+    `framework/client relies on kafkajs ${KAFKAJS_VERSION} internals but found ${pkg.version}; re-check framework/client/kafkajs/internals.ts`,
+  );
+}
+
+/** The Java client's backoff for CONCURRENT_TRANSACTIONS on AddPartitionsToTxn (KAFKA-5477). */
+export const CONCURRENT_TRANSACTIONS_BACKOFF_MS = 20;
+
+// ---- internal shapes (kafkajs 2.2.4 source, not its typings) ----
+
+export interface InternalFetchMessage {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: string;
+  headers: Record<string, Buffer | Buffer[] | undefined>;
+  isControlRecord: boolean;
+  batchContext: { firstOffset: string; lastOffsetDelta: number };
+}
+
+export interface InternalFetchPartition {
+  partition: number;
+  errorCode: number;
+  highWatermark: string;
+  lastStableOffset: string;
+  abortedTransactions: { producerId: string; firstOffset: string }[];
+  messages: InternalFetchMessage[];
+}
+
+export interface InternalBroker {
+  nodeId: number;
+  fetch(request: {
+    replicaId: number;
+    isolationLevel: number;
+    maxWaitTime: number;
+    minBytes: number;
+    maxBytes: number;
+    topics: {
+      topic: string;
+      partitions: { partition: number; fetchOffset: string; maxBytes: number }[];
+    }[];
+  }): Promise<{ responses: { topicName: string; partitions: InternalFetchPartition[] }[] }>;
+  listOffsets(request: {
+    replicaId: number;
+    isolationLevel: number;
+    topics: { topic: string; partitions: { partition: number; timestamp: number }[] }[];
+  }): Promise<{
+    responses: {
+      topic: string;
+      partitions: { partition: number; errorCode: number; offset: string }[];
+    }[];
+  }>;
+}
+
+export interface InternalCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  refreshMetadata(): Promise<void>;
+  addTargetTopic(topic: string): Promise<void>;
+  findTopicPartitionMetadata(topic: string): { partitionId: number; leader: number }[];
+  findBroker(node: { nodeId: number }): Promise<InternalBroker>;
+}
+
+export interface InternalBatch {
+  messages: InternalFetchMessage[];
+  messagesWithinOffset: InternalFetchMessage[];
+}
+
+type BatchConstructor = new (
+  topic: string,
+  fetchedOffset: string,
+  partitionData: InternalFetchPartition,
+) => InternalBatch;
+
+interface KafkaJSProtocolErrorShape {
+  type?: string;
+}
+
+type BrokerMethod = (
+  this: { rootLogger: unknown },
+  request: { transactionalId?: string },
+) => Promise<unknown>;
+
+const Broker = require('kafkajs/src/broker/index.js') as {
+  prototype: Record<string, BrokerMethod | undefined>;
+};
+export const Batch = require('kafkajs/src/consumer/batch.js') as BatchConstructor;
+export const ISOLATION = require('kafkajs/src/protocol/isolationLevel.js') as {
+  READ_UNCOMMITTED: number;
+  READ_COMMITTED: number;
+};
+
+function privateSymbol(kafka: Kafka, description: string): symbol {
+  const symbol = Object.getOwnPropertySymbols(kafka).find((s) => s.description === description);
+  if (symbol === undefined)
+    throw new Error(`kafkajs internals changed: no ${description} on Kafka`);
+  return symbol;
+}
+
+/** A kafkajs Cluster built with the client's own settings (its private createCluster). */
+export function createInternalCluster(kafka: Kafka, isolationLevel: number): InternalCluster {
+  const create = (kafka as unknown as Record<symbol, unknown>)[
+    privateSymbol(kafka, 'private:Kafka:createCluster')
+  ];
+  if (typeof create !== 'function')
+    throw new Error('kafkajs internals changed: createCluster is not a function');
+  return (create as (o: object) => InternalCluster)({
+    metadataMaxAge: 300_000,
+    allowAutoTopicCreation: false,
+    isolationLevel,
+  });
+}
+
+// ---- CONCURRENT_TRANSACTIONS fast retry ----
+
+type RetryRequest = 'AddPartitionsToTxn' | 'AddOffsetsToTxn' | 'InitProducerId';
+
+export interface FastRetryListener {
+  transactionalId: string;
+  /** Give up the fast retry after this long and let kafkajs's own handling take over. */
+  maxWaitMs: number;
+  onRetry(request: RetryRequest, attempt: number, waitMs: number): void;
+}
+
+/**
+ * Producers that get the fast retry, keyed by their Kafka instance's root
+ * logger: each adapter producer has its own Kafka instance, and kafkajs hands
+ * that logger to every Broker it creates (`broker.rootLogger`).
+ */
+const fastRetry = new WeakMap<object, FastRetryListener>();
+let installed = false;
+
+const PATCHED: Record<string, RetryRequest> = {
+  addPartitionsToTxn: 'AddPartitionsToTxn',
+  addOffsetsToTxn: 'AddOffsetsToTxn',
+  initProducerId: 'InitProducerId',
+};
+
+function install(): void {
+  if (installed) return;
+  for (const [method, request] of Object.entries(PATCHED)) {
+    const original = Broker.prototype[method];
+    if (typeof original !== 'function')
+      throw new Error(`kafkajs internals changed: Broker.${method} missing`);
+    const patched: BrokerMethod = async function (this, args) {
+      const listener =
+        typeof this.rootLogger === 'object' && this.rootLogger !== null
+          ? fastRetry.get(this.rootLogger)
+          : undefined;
+      if (listener === undefined || args.transactionalId !== listener.transactionalId)
+        return original.call(this, args);
+      const deadline = Date.now() + listener.maxWaitMs;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await original.call(this, args);
+        } catch (e) {
+          const type = (e as KafkaJSProtocolErrorShape | null)?.type;
+          if (
+            type !== 'CONCURRENT_TRANSACTIONS' ||
+            Date.now() + CONCURRENT_TRANSACTIONS_BACKOFF_MS > deadline
+          )
+            throw e;
+          listener.onRetry(request, attempt, CONCURRENT_TRANSACTIONS_BACKOFF_MS);
+          await delay(CONCURRENT_TRANSACTIONS_BACKOFF_MS);
+        }
+      }
+    };
+    Broker.prototype[method] = patched;
+  }
+  installed = true;
+}
+
+/** Gives the producers of this Kafka instance the 20 ms CONCURRENT_TRANSACTIONS retry. */
+export function enableFastConcurrentTransactionsRetry(
+  kafka: Kafka,
+  listener: FastRetryListener,
+): void {
+  install();
+  const logger = (kafka as unknown as Record<symbol, unknown>)[
+    privateSymbol(kafka, 'private:Kafka:logger')
+  ];
+  if (typeof logger !== 'object' || logger === null)
+    throw new Error('kafkajs internals changed: Kafka logger');
+  fastRetry.set(logger, listener);
+}

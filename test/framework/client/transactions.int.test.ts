@@ -1,0 +1,359 @@
+// Integration tests of the Kafka client adapter on a real 3-broker cluster
+// (STREAMTX_BOOTSTRAP=host:port uses an external one instead).
+import t from 'tap';
+import { randomUUID } from 'node:crypto';
+import { KafkaCluster, waitFor } from '../../../testkit/index.ts';
+import {
+  createKafkaClient,
+  classify,
+  ClientError,
+  ProducerFencedError,
+} from '../../../framework/client/index.ts';
+import type {
+  ConcurrentTransactionsRetry,
+  ConsumedRecord,
+  GroupAssigner,
+  KafkaClient,
+} from '../../../framework/client/index.ts';
+
+const cluster = await KafkaCluster.fromEnv({ brokers: 3 });
+const client = createKafkaClient({
+  brokers: cluster.bootstrapServers,
+  clientId: 'client-int-test',
+});
+// The client disconnects before the brokers go away.
+t.teardown(async () => {
+  await client.close();
+  await cluster.stop();
+});
+
+// 3 with the local cluster; fewer when STREAMTX_BOOTSTRAP points at a smaller one.
+const replicationFactor = Math.min(3, (await client.admin.describeCluster()).brokers.length);
+
+const unique = (what: string): string => `${what}-${randomUUID().slice(0, 8)}`;
+
+async function newTopic(partitions = 3): Promise<string> {
+  const topic = unique('topic');
+  const minIsr = String(Math.min(2, replicationFactor));
+  await client.admin.createTopics([
+    { topic, partitions, replicationFactor, config: { 'min.insync.replicas': minIsr } },
+  ]);
+  return topic;
+}
+
+async function readAll(
+  c: KafkaClient,
+  topic: string,
+  partition: number,
+): Promise<ConsumedRecord[]> {
+  const out: ConsumedRecord[] = [];
+  for await (const batch of c.readPartition(topic, partition, 0n, 'end')) out.push(...batch);
+  return out;
+}
+
+/**
+ * commit() resolves once the coordinator has logged PrepareCommit; the
+ * markers reach the partitions afterwards (KIP-98), so read_committed readers
+ * see a transaction a moment later. Wait until no partition of the topic has
+ * an unresolved transaction: last stable offset == high watermark.
+ */
+async function transactionsSettled(topic: string): Promise<void> {
+  await waitFor(
+    async () => {
+      const [stable, high] = await Promise.all([
+        client.admin.endOffsets(topic, 'read_committed'),
+        client.admin.endOffsets(topic, 'read_uncommitted'),
+      ]);
+      return [...high].every(([p, o]) => stable.get(p) === o);
+    },
+    { what: `every transaction on ${topic} to be resolved`, timeoutMs: 30_000 },
+  );
+}
+
+const values = (records: ConsumedRecord[]): string[] =>
+  records.map((r) => r.value?.toString() ?? '<null>');
+
+/** Assigns every partition of every topic to the first member: enough for one-member tests. */
+const firstMemberTakesAll: GroupAssigner = {
+  name: 'first-member-takes-all',
+  version: 1,
+  assign({ members, topics, partitionCounts }) {
+    const assignment: Record<string, number[]> = {};
+    for (const topic of topics)
+      assignment[topic] = [...Array(partitionCounts.get(topic) ?? 0).keys()];
+    const first = members.map((m) => m.memberId).sort()[0];
+    return new Map(
+      members.map((m) => [m.memberId, { assignment: m.memberId === first ? assignment : {} }]),
+    );
+  },
+};
+
+t.test('committed records are visible to read_committed readers, aborted ones never', async (t) => {
+  const topic = await newTopic(1);
+  const producer = client.transactionalProducer(unique('txn'), { transactionTimeoutMs: 15_000 });
+  t.teardown(() => producer.close());
+  await producer.init();
+
+  producer.begin();
+  await producer.send(topic, [
+    { value: 'c1', partition: 0 },
+    { value: 'c2', partition: 0 },
+  ]);
+  await producer.commit();
+  producer.begin();
+  await producer.send(topic, [{ value: 'aborted', partition: 0 }]);
+  await producer.abort();
+  producer.begin();
+  await producer.send(topic, [{ value: 'c3', partition: 0 }]);
+  await producer.commit();
+  await transactionsSettled(topic);
+
+  t.same(
+    values(await readAll(client, topic, 0)),
+    ['c1', 'c2', 'c3'],
+    'readPartition, read_committed',
+  );
+  const uncommitted: string[] = [];
+  for await (const b of client.readPartition(topic, 0, 0n, 'end', {
+    isolation: 'read_uncommitted',
+  }))
+    uncommitted.push(...values(b));
+  t.same(
+    uncommitted,
+    ['c1', 'c2', 'aborted', 'c3'],
+    'read_uncommitted sees the aborted record: it was really written',
+  );
+
+  const consumer = client.groupConsumer({
+    groupId: unique('group'),
+    assigner: firstMemberTakesAll,
+  });
+  t.teardown(() => consumer.close());
+  const joined: string[] = [];
+  consumer.on('groupJoin', (e) => joined.push(JSON.stringify(e.assignment)));
+  const consumed: string[] = [];
+  await consumer.subscribe([topic]);
+  await consumer.run(async (batch) => {
+    consumed.push(...values(batch.records));
+  });
+  await waitFor(() => consumed.length >= 3, {
+    what: 'the group consumer to read 3 records',
+    timeoutMs: 60_000,
+  });
+  t.same(consumed, ['c1', 'c2', 'c3'], 'the group consumer reads read_committed');
+  t.same(
+    joined,
+    [JSON.stringify({ [topic]: [0] })],
+    'groupJoin carries the assignment our assigner made',
+  );
+});
+
+t.test('a second producer with the same transactional id fences the first', async (t) => {
+  const topic = await newTopic(3);
+  const transactionalId = unique('txn');
+  const zombie = client.transactionalProducer(transactionalId, { transactionTimeoutMs: 15_000 });
+  const successor = client.transactionalProducer(transactionalId, { transactionTimeoutMs: 15_000 });
+  t.teardown(() => zombie.close());
+  t.teardown(() => successor.close());
+
+  await zombie.init();
+  zombie.begin();
+  await zombie.send(topic, [{ value: 'zombie-before-handover', partition: 0 }]);
+
+  await successor.init(); // bumps the epoch and aborts the zombie's open transaction
+
+  const error = await zombie
+    .send(topic, [{ value: 'zombie-after-handover', partition: 1 }])
+    .then(() => zombie.commit())
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+  t.ok(error instanceof ClientError, 'the zombie fails with a ClientError');
+  t.equal(classify(error).kind, 'migrated', `classified migrated (${classify(error).type ?? '?'})`);
+  t.equal(zombie.state, 'FENCED');
+  await t.rejects(zombie.commit(), ProducerFencedError, 'every later call fails as fenced');
+
+  successor.begin();
+  await successor.send(topic, [{ value: 'successor', partition: 2 }]);
+  await successor.commit();
+  await transactionsSettled(topic);
+
+  const all = [0, 1, 2].map((p) => readAll(client, topic, p));
+  t.same(
+    (await Promise.all(all)).map(values),
+    [[], [], ['successor']],
+    'nothing the zombie wrote is visible',
+  );
+});
+
+t.test(
+  'back-to-back transactions never wait on kafkajs 300 ms CONCURRENT_TRANSACTIONS retry',
+  async (t) => {
+    const topic = await newTopic(3);
+    const group = unique('group');
+    const retries: ConcurrentTransactionsRetry[] = [];
+    const producer = client.transactionalProducer(unique('txn'), {
+      transactionTimeoutMs: 15_000,
+      observer: { concurrentTransactionsRetry: (e) => retries.push(e) },
+    });
+    t.teardown(() => producer.close());
+    await producer.init();
+    const n = 60;
+    for (let i = 0; i < n; i++) {
+      producer.begin();
+      await producer.send(topic, [{ key: `k${i}`, value: `v${i}`, partition: i % 3 }]);
+      await producer.sendOffsets(group, [{ topic, partition: i % 3, offset: BigInt(i + 1) }]);
+      await producer.commit();
+    }
+    // The broker answers CONCURRENT_TRANSACTIONS while it writes the previous
+    // transaction's markers; the observer sees every retry, ours and kafkajs's.
+    const slow = retries.filter((r) => r.waitMs >= 300 || r.retriedBy === 'client');
+    t.same(slow, [], 'no retry by kafkajs and none waiting >= 300 ms');
+    t.ok(
+      retries.length > 0,
+      `the condition did occur and was retried by the adapter (${retries.length} times in ${n} transactions)`,
+    );
+    t.ok(
+      retries.every((r) => r.retriedBy === 'adapter' && r.waitMs === 20),
+      'the adapter waits 20 ms, like the Java client',
+    );
+
+    await transactionsSettled(topic);
+    // The offsets become readable once the marker reaches __consumer_offsets too.
+    const committed = await waitFor(
+      async () => {
+        const c = await client.admin.committedOffsets(group, topic);
+        return c.get(2) === 60n ? c : undefined;
+      },
+      { what: "the last transaction's offsets to be committed" },
+    );
+    t.same(
+      [...committed].sort(([a], [b]) => a - b),
+      [
+        [0, 58n],
+        [1, 59n],
+        [2, 60n],
+      ],
+      'offsets committed with the transactions',
+    );
+    const total = (await Promise.all([0, 1, 2].map((p) => readAll(client, topic, p)))).flat()
+      .length;
+    t.equal(total, n, 'every committed record is there exactly once');
+  },
+);
+
+t.test('readPartition returns exactly the committed records in the range asked for', async (t) => {
+  const topic = await newTopic(2);
+  const producer = client.transactionalProducer(unique('txn'), { transactionTimeoutMs: 15_000 });
+  t.teardown(() => producer.close());
+  await producer.init();
+  const expected: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    producer.begin();
+    const batch = [0, 1, 2].map((j) => ({ key: `k${i}`, value: `r${i}.${j}`, partition: 1 }));
+    await producer.send(topic, batch);
+    if (i % 4 === 3) {
+      await producer.abort();
+    } else {
+      await producer.commit();
+      expected.push(...batch.map((b) => b.value));
+    }
+  }
+  await transactionsSettled(topic);
+  const records = await readAll(client, topic, 1);
+  t.same(values(records), expected, 'all committed records, in order, no aborted ones, no markers');
+  t.same(await readAll(client, topic, 0), [], 'the other partition is empty');
+
+  const end = (await client.admin.endOffsets(topic)).get(1);
+  t.ok(
+    end !== undefined && end > (records.at(-1)?.offset ?? 0n),
+    'the end offset lies past the last record (markers)',
+  );
+
+  const from = records[5]?.offset ?? 0n;
+  const until = records[20]?.offset ?? 0n;
+  const slice: ConsumedRecord[] = [];
+  for await (const b of client.readPartition(topic, 1, from, until)) slice.push(...b);
+  t.same(values(slice), expected.slice(5, 20), '[from, until) bounds are honoured');
+});
+
+t.test('an open transaction hides its records until it commits', async (t) => {
+  const topic = await newTopic(1);
+  const producer = client.transactionalProducer(unique('txn'), { transactionTimeoutMs: 15_000 });
+  t.teardown(() => producer.close());
+  await producer.init();
+  producer.begin();
+  await producer.send(topic, [{ value: 'pending', partition: 0 }]);
+  t.equal(
+    (await client.admin.endOffsets(topic)).get(0),
+    0n,
+    'the last stable offset stays before the open transaction',
+  );
+  t.equal(
+    (await client.admin.endOffsets(topic, 'read_uncommitted')).get(0),
+    1n,
+    'the high watermark does not',
+  );
+  t.same(await readAll(client, topic, 0), [], 'read_committed up to the end sees nothing');
+  await producer.commit();
+  await transactionsSettled(topic);
+  t.same(values(await readAll(client, topic, 0)), ['pending']);
+});
+
+t.test(
+  'a commit whose EndTxn times out is ambiguous, and init() on a new client producer settles it',
+  { skip: process.env.STREAMTX_BOOTSTRAP ? 'needs broker fault injection' : false },
+  async (t) => {
+    const topic = await newTopic(1);
+    const transactionalId = unique('txn');
+    const impatient = createKafkaClient({
+      brokers: cluster.bootstrapServers,
+      clientId: 'client-int-test-impatient',
+      requestTimeoutMs: 2_000,
+    });
+    t.teardown(() => impatient.close());
+    const producer = impatient.transactionalProducer(transactionalId, {
+      transactionTimeoutMs: 15_000,
+    });
+    await producer.init();
+    producer.begin();
+    await producer.send(topic, [{ value: 'maybe', partition: 0 }]);
+
+    const coordinator = await cluster.transactionCoordinatorOf(transactionalId);
+    cluster.pause(coordinator);
+    let resumed = false;
+    t.teardown(() => {
+      if (!resumed) cluster.resume(coordinator);
+    });
+    const error = await producer.commit().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    cluster.resume(coordinator);
+    resumed = true;
+
+    t.equal(classify(error).kind, 'ambiguous', `EndTxn timed out: ${String(error)}`);
+    t.equal(producer.state, 'NEEDS_REINIT', 'the stuck kafkajs producer is discarded');
+    t.throws(() => producer.begin(), 'no new transaction before re-init');
+
+    await waitFor(
+      () =>
+        producer.init().then(
+          () => true,
+          () => false,
+        ),
+      { what: 'init() to succeed after the coordinator is back', timeoutMs: 90_000 },
+    );
+    producer.begin();
+    await producer.send(topic, [{ value: 'after', partition: 0 }]);
+    await producer.commit();
+    await transactionsSettled(topic);
+
+    const seen = values(await readAll(client, topic, 0));
+    t.ok(
+      JSON.stringify(seen) === '["maybe","after"]' || JSON.stringify(seen) === '["after"]',
+      `the ambiguous transaction is all-or-nothing, the next one committed once: ${JSON.stringify(seen)}`,
+    );
+  },
+);
