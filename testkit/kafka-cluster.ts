@@ -222,13 +222,16 @@ export class KafkaCluster {
       'min.insync.replicas': Math.min(2, replicationFactor),
       ...options.config,
     };
+    const partitions = options.partitions ?? 1;
     const created = await this.withAdmin((admin) =>
       admin.createTopics({
-        waitForLeaders: true,
+        // kafkajs's own wait asks one broker and fails if that broker's
+        // metadata lags; we wait below until every broker knows the leaders.
+        waitForLeaders: false,
         topics: [
           {
             topic: name,
-            numPartitions: options.partitions ?? 1,
+            numPartitions: partitions,
             replicationFactor,
             configEntries: Object.entries(config).map(([k, v]) => ({ name: k, value: String(v) })),
           },
@@ -236,6 +239,10 @@ export class KafkaCluster {
       }),
     );
     if (!created) throw new Error(`topic ${name} already exists`);
+    await waitFor(() => this.everyBrokerKnows(name, partitions), {
+      timeoutMs: 60_000,
+      what: `leaders for every partition of ${name} in every broker's metadata`,
+    });
   }
 
   /** Broker id of the current leader of a partition (-1 when it has none). */
@@ -508,9 +515,11 @@ export class KafkaCluster {
             throw new Error(`broker ${id} exited during start-up:\n${this.logTail(id, 40)}`);
           }
         }
-        // Ask each broker itself: its old incarnation is dead, so an answer
-        // comes from the new process, and it lists itself once unfenced.
-        const answers = await Promise.all(ids.map((id) => this.brokerListsItself(id)));
+        // Ask every running broker: the restarted one answers only from its
+        // new process (the old one is dead), and each lists the others once
+        // its metadata caught up — clients may bootstrap from any of them.
+        const running = this.brokerIds.filter((id) => this.broker(id).state === 'running');
+        const answers = await Promise.all(running.map((id) => this.brokerLists(id, ids)));
         return answers.every(Boolean);
       },
       {
@@ -520,10 +529,29 @@ export class KafkaCluster {
     );
   }
 
-  private async brokerListsItself(id: number): Promise<boolean> {
+  private async everyBrokerKnows(topic: string, partitions: number): Promise<boolean> {
+    const addresses = this.external ?? this.runningAddresses();
+    const answers = await Promise.all(
+      addresses.map((address) =>
+        this.askBroker(address, async (admin) => {
+          const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+          const ps = meta.topics[0]?.partitions ?? [];
+          return ps.length === partitions && ps.every((p) => p.leader >= 0);
+        }),
+      ),
+    );
+    return answers.every(Boolean);
+  }
+
+  private runningAddresses(): string[] {
+    return [...this.brokers.values()].filter((b) => b.state === 'running').map((b) => `127.0.0.1:${b.port}`);
+  }
+
+  /** One request to one broker through a throwaway client; false when it cannot answer. */
+  private async askBroker(address: string, question: (admin: Admin) => Promise<boolean>): Promise<boolean> {
     const kafka = new Kafka({
-      clientId: 'streamtx-testkit-ready',
-      brokers: [`127.0.0.1:${this.broker(id).port}`],
+      clientId: 'streamtx-testkit-probe',
+      brokers: [address],
       logLevel: KafkaLogLevel.NOTHING,
       connectionTimeout: 1000,
       requestTimeout: 5000,
@@ -532,17 +560,20 @@ export class KafkaCluster {
     const admin = kafka.admin();
     try {
       await admin.connect();
-      const info = await admin.describeCluster();
-      return (
-        info.brokers.some((b) => b.nodeId === id) &&
-        info.controller !== null &&
-        info.controller >= 0
-      );
+      return await question(admin);
     } catch {
       return false;
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
+  }
+
+  private async brokerLists(id: number, expected: number[]): Promise<boolean> {
+    return this.askBroker(`127.0.0.1:${this.broker(id).port}`, async (admin) => {
+      const info = await admin.describeCluster();
+      const listed = new Set(info.brokers.map((b) => b.nodeId));
+      return expected.every((e) => listed.has(e)) && info.controller !== null && info.controller >= 0;
+    });
   }
 
   private async withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {

@@ -1,5 +1,9 @@
 import t from 'tap';
+import type { Test } from 'tap';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { alive } from '../support/cluster.ts';
 
@@ -20,8 +24,7 @@ function streamtx(
 t.test(
   'kafka up runs a cluster in the background that status, kill, restart and down control',
   async (t) => {
-    const env = { STREAMTX_STATE_DIR: t.testdir({}) };
-    t.teardown(() => void streamtx(['kafka', 'down'], env));
+    const env = { STREAMTX_STATE_DIR: stateDir(t) };
 
     const up = streamtx(['kafka', 'up', '--brokers', '1'], env);
     t.equal(up.code, 0, up.err);
@@ -66,11 +69,20 @@ t.test('kafka up without Java says what to install', async (t) => {
 });
 
 t.test('a broker command without an id is a usage error', async (t) => {
-  const env = { STREAMTX_STATE_DIR: t.testdir({}) };
+  const env = { STREAMTX_STATE_DIR: stateDir(t) };
   const up = streamtx(['kafka', 'up'], env);
-  t.teardown(() => void streamtx(['kafka', 'down'], env));
   t.equal(up.code, 0, up.err);
   const r = streamtx(['kafka', 'kill'], env);
   t.equal(r.code, 2);
   t.match(r.err, /needs a broker id/);
 });
+
+/** A state directory whose cluster, if any, is brought down before the directory goes. */
+function stateDir(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'streamtx-cli-test-'));
+  t.teardown(() => {
+    streamtx(['kafka', 'down'], { STREAMTX_STATE_DIR: dir });
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}

@@ -245,9 +245,22 @@ t.test('when the owning process dies, its brokers and directory go with it', asy
 });
 
 async function transactionalProducer(kafka: Kafka, transactionalId: string): Promise<Producer> {
-  const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  return producer;
+  // InitProducerId is retried while a coordinator that just moved loads its
+  // state (COORDINATOR_LOAD_IN_PROGRESS can outlast kafkajs's own retries).
+  return waitFor(
+    async () => {
+      const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
+      try {
+        await producer.connect();
+        return producer;
+      } catch (err) {
+        await producer.disconnect().catch(() => undefined);
+        if ((err as { retriable?: boolean; cause?: { retriable?: boolean } }).cause?.retriable) return false;
+        throw err;
+      }
+    },
+    { timeoutMs: 60_000, what: `a transactional producer for ${transactionalId}` },
+  );
 }
 
 /**
