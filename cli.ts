@@ -1,18 +1,23 @@
 #!/usr/bin/env -S node --import tsx
 /**
  * The streamtx command line:
+ *   streamtx run <app-module>                                      one worker of an app
  *   streamtx kafka up|status|kill|restart|stop|pause|resume|down   a local Apache Kafka cluster
  */
 import { fileURLToPath } from 'node:url';
 import { MissingToolError } from './testkit/kafka-install.ts';
+import { runCommand } from './framework/runtime/worker-cli.ts';
 import { UsageError, kafkaCommand } from './testkit/kafka-cli.ts';
 
 const USAGE = `usage: streamtx <command>
+  run <app-module>   run one worker of a streams app (the module exports topology and options)
   kafka ...   run a local Apache Kafka cluster (streamtx kafka help)`;
 
 async function main(argv: string[]): Promise<number> {
   const [area, ...rest] = argv;
   switch (area) {
+    case 'run':
+      return runCommand(rest);
     case 'kafka':
       return kafkaCommand(rest, fileURLToPath(import.meta.url));
     case undefined:

@@ -93,3 +93,10 @@ export type {
   ProcessingGuarantee,
   StreamsAppOptions,
 } from './options.ts';
+
+export {
+  StreamsApp,
+  type StreamsAppState,
+  type StateListener,
+  type UncaughtErrorHandler,
+} from './runtime/streams-app.ts';

@@ -1,0 +1,71 @@
+/**
+ * `streamtx run <app-module>`: runs one worker of an app. The module exports
+ * `topology` and `options` (or a default export of `{ topology, options }`,
+ * or a function returning it). SIGTERM and SIGINT close the worker
+ * gracefully: commit, close producers, leave the group.
+ *
+ * The worker reports on stdout, one line per event, for people and for test
+ * harnesses: `streamtx state <STATE> [tasks=<ids>]`.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { StreamsAppOptions } from '../options.ts';
+import type { Topology } from '../topology.ts';
+import { StreamsApp } from './streams-app.ts';
+
+export interface AppModule {
+  topology: Topology;
+  options: StreamsAppOptions;
+}
+
+export async function loadAppModule(path: string): Promise<AppModule> {
+  const mod = (await import(pathToFileURL(resolve(path)).href)) as Partial<AppModule> & {
+    default?: AppModule | (() => AppModule | Promise<AppModule>);
+  };
+  const candidate = typeof mod.default === 'function' ? await mod.default() : (mod.default ?? mod);
+  if (
+    !candidate ||
+    typeof candidate !== 'object' ||
+    !('topology' in candidate) ||
+    !('options' in candidate)
+  ) {
+    throw new Error(`${path} must export 'topology' and 'options' (or a default export with both)`);
+  }
+  return candidate as AppModule;
+}
+
+export async function runCommand(args: string[]): Promise<number> {
+  const [modulePath] = args;
+  if (!modulePath) {
+    process.stderr.write('usage: streamtx run <app-module>\n');
+    return 2;
+  }
+  const { topology, options } = await loadAppModule(modulePath);
+  const app = new StreamsApp(topology, options);
+  const print = (line: string): void => void process.stdout.write(line + '\n');
+  app.onStateChange((state) =>
+    print(`streamtx state ${state} tasks=${app.runningTasks.join(',')}`),
+  );
+  app.onError((err) => process.stderr.write(`streamtx: ${err.message}\n`));
+  const stop = (): void => void app.close();
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  const done = new Promise<void>((res) =>
+    app.onStateChange((state) => {
+      if (state === 'NOT_RUNNING' || state === 'ERROR') res();
+    }),
+  );
+  await app.start();
+  // Task ownership changes without a state change; report it for harnesses.
+  let reported = '';
+  const report = setInterval(() => {
+    const tasks = app.runningTasks.join(',');
+    if (tasks !== reported && app.state === 'RUNNING') {
+      reported = tasks;
+      print(`streamtx tasks ${tasks}`);
+    }
+  }, 200);
+  await done;
+  clearInterval(report);
+  return app.state === 'ERROR' ? 1 : 0;
+}
