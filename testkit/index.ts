@@ -33,3 +33,9 @@ export {
   type KafkaInstallOptions,
 } from './kafka-install.ts';
 export { waitFor, type WaitOptions } from './wait.ts';
+export {
+  produceRecords,
+  waitForRecords,
+  type KeyValueRecord,
+  type ReceivedRecord,
+} from './integration-utils.ts';
