@@ -88,15 +88,72 @@ export interface StateStoreContext {
   readonly taskId: string;
   /** A directory owned by this task, for persistent stores. */
   readonly stateDir: string;
+  /** The task's partition number (= the changelog partition). */
+  readonly partition?: number;
+  /**
+   * Set by the runtime when the store is logged. The store's change-logging layer calls it
+   * synchronously on every change, with the serialized changelog key and value (`null` = a
+   * tombstone), never on reads, never for records applied by `restoreBatch`. The runtime sends
+   * it to `${applicationId}-${storeName}-changelog`, partition `partition`, inside the task's
+   * open Kafka transaction. `timestamp` is the change's time in ms (window stores: the window
+   * start; key-value stores: wall-clock time, which the runtime may replace with the current
+   * record's timestamp as Kafka Streams does). Each store documents its changelog key layout.
+   */
+  readonly logChange?: (
+    storeName: string,
+    key: Buffer,
+    value: Buffer | null,
+    timestamp: number,
+  ) => void;
 }
 
+/**
+ * A store owned by one task. The optional members below are the transaction and restore
+ * contract the task runtime drives (DESIGN.md "State stores and recovery without wiping");
+ * stores/ implements them for every built-in store. The runtime calls them in this order:
+ *
+ *   init → checkpoint → [wipe] → restoreBatch* → (beginTransaction → writes →
+ *   commitTransaction | rollbackTransaction)* → close
+ *
+ * All of them are synchronous for the built-in stores.
+ */
 export interface StateStore {
   readonly name: string;
   /** True when the store keeps data on local disk (so restoration can start from it). */
   readonly persistent: boolean;
   init(context: StateStoreContext): void | Promise<void>;
   flush?(): void | Promise<void>;
+  /** Closing inside a transaction rolls it back: nothing uncommitted survives a close. */
   close(): void | Promise<void>;
+
+  /**
+   * The task's Kafka transaction began: from here writes are provisional (reads see them)
+   * until `commitTransaction` or `rollbackTransaction`. Throws if one is already open.
+   */
+  beginTransaction?(): void;
+  /**
+   * The Kafka commit succeeded: makes the transaction's writes durable together with
+   * `changelogOffset`, the next changelog offset to replay from (last changelog record of this
+   * store written in the transaction + 1), atomically. `undefined` keeps the recorded offset
+   * (still a safe replay start, since replay is idempotent). Throws if no transaction is open.
+   */
+  commitTransaction?(changelogOffset: bigint | undefined): void;
+  /** The Kafka transaction aborted: the store holds none of its writes afterwards. */
+  rollbackTransaction?(): void;
+  /**
+   * The changelog offset the committed local state reflects (replay starts there), or
+   * `undefined` when there is no trustworthy local state (no file, no recorded offset, schema
+   * mismatch, in-memory store): then the runtime restores from the changelog's start.
+   */
+  checkpoint?(): bigint | undefined;
+  /**
+   * Applies changelog records in order (whole values, `null` = tombstone; idempotent) and
+   * records `nextOffset` (offset of the last record + 1), atomically per batch. Logs nothing.
+   * Only outside a transaction.
+   */
+  restoreBatch?(records: { key: Buffer; value: Buffer | null }[], nextOffset: bigint): void;
+  /** Drops all contents and the checkpoint (rolling back an open transaction first). */
+  wipe?(): void;
 }
 
 /** Builds one store instance per task. */

@@ -1,0 +1,144 @@
+/**
+ * The `Stores` factory: builders for `Topology.addStateStore`. Each `build()` returns a new
+ * store instance, layered as in Kafka Streams:
+ *
+ *   Serde*Store (serdes) → ChangeLogging*BytesStore (when logged) → SQLite or memory store
+ */
+import { TopologyError } from '../framework/errors.ts';
+import type { StoreBuilder } from '../framework/processor.ts';
+import type { Serde } from '../framework/serdes.ts';
+import type { KeyValueBytesStore, WindowBytesStore } from './internals/bytes-store.ts';
+import {
+  ChangeLoggingKeyValueBytesStore,
+  ChangeLoggingWindowBytesStore,
+} from './internals/change-logging.ts';
+import { MemoryKeyValueBytesStore } from './internals/memory-key-value-bytes-store.ts';
+import { MemoryWindowBytesStore } from './internals/memory-window-bytes-store.ts';
+import { SqliteKeyValueBytesStore } from './internals/sqlite-key-value-bytes-store.ts';
+import { SqliteWindowBytesStore } from './internals/sqlite-window-bytes-store.ts';
+import { SerdeKeyValueStore, type KeyValueStore } from './key-value-store.ts';
+import { SerdeWindowStore, type WindowStore } from './window-store.ts';
+
+export interface KeyValueStoreOptions<K, V> {
+  keySerde: Serde<K>;
+  valueSerde: Serde<V>;
+  /**
+   * SQLite file `${stateDir}/${name}.sqlite` (true) or memory (false, restored in full from
+   * the changelog on every task start).
+   * @default true
+   */
+  persistent?: boolean;
+  /**
+   * Changelog every change to `${applicationId}-${name}-changelog`. Without it a persistent
+   * store's file is its only copy, and a memory store starts empty.
+   * @default true
+   */
+  logging?: boolean;
+}
+
+export interface WindowStoreOptions<K, V> extends KeyValueStoreOptions<K, V> {
+  /** Window size in ms (≥ 1); `windowEnd = windowStart + windowSizeMs`. */
+  windowSizeMs: number;
+  /**
+   * How long windows are kept, in ms of observed stream time (≥ windowSizeMs, as Kafka
+   * Streams requires): a window with start <= observed stream time − retention is expired.
+   */
+  retentionMs: number;
+}
+
+export interface KeyValueStoreBuilder<K, V> extends StoreBuilder<KeyValueStore<K, V>> {
+  readonly persistent: boolean;
+}
+
+export interface WindowStoreBuilder<K, V> extends StoreBuilder<WindowStore<K, V>> {
+  readonly persistent: boolean;
+  readonly windowSizeMs: number;
+  readonly retentionMs: number;
+}
+
+/** Store names become file and topic names: the characters Kafka allows in topic names. */
+const STORE_NAME = /^[a-zA-Z0-9._-]+$/;
+
+function checkName(name: string): void {
+  if (typeof name !== 'string' || !STORE_NAME.test(name) || name === '.' || name === '..') {
+    throw new TopologyError(
+      `Invalid state store name "${String(name)}": use letters, digits, '.', '_' and '-'`,
+    );
+  }
+}
+
+function checkSerdes(name: string, options: { keySerde?: unknown; valueSerde?: unknown }): void {
+  for (const field of ['keySerde', 'valueSerde'] as const) {
+    if (options[field] === undefined) {
+      throw new TopologyError(`State store "${name}": ${field} is required`);
+    }
+  }
+}
+
+function keyValue<K, V>(
+  name: string,
+  options: KeyValueStoreOptions<K, V>,
+): KeyValueStoreBuilder<K, V> {
+  checkName(name);
+  checkSerdes(name, options);
+  const persistent = options.persistent ?? true;
+  const loggingEnabled = options.logging ?? true;
+  return {
+    name,
+    persistent,
+    loggingEnabled,
+    build() {
+      let inner: KeyValueBytesStore = persistent
+        ? new SqliteKeyValueBytesStore(name, loggingEnabled)
+        : new MemoryKeyValueBytesStore(name);
+      if (loggingEnabled) inner = new ChangeLoggingKeyValueBytesStore(inner, name);
+      return new SerdeKeyValueStore(
+        name,
+        inner,
+        options.keySerde,
+        options.valueSerde,
+        loggingEnabled,
+      );
+    },
+  };
+}
+
+function window<K, V>(name: string, options: WindowStoreOptions<K, V>): WindowStoreBuilder<K, V> {
+  checkName(name);
+  checkSerdes(name, options);
+  const { windowSizeMs, retentionMs } = options;
+  if (!Number.isSafeInteger(windowSizeMs) || windowSizeMs < 1) {
+    throw new TopologyError(
+      `State store "${name}": windowSizeMs must be an integer ≥ 1, got ${String(windowSizeMs)}`,
+    );
+  }
+  if (!Number.isSafeInteger(retentionMs) || retentionMs < windowSizeMs) {
+    throw new TopologyError(
+      `State store "${name}": retentionMs must be an integer ≥ windowSizeMs (${windowSizeMs}), got ${String(retentionMs)}`,
+    );
+  }
+  const persistent = options.persistent ?? true;
+  const loggingEnabled = options.logging ?? true;
+  return {
+    name,
+    persistent,
+    loggingEnabled,
+    windowSizeMs,
+    retentionMs,
+    build() {
+      let inner: WindowBytesStore = persistent
+        ? new SqliteWindowBytesStore(name, loggingEnabled, windowSizeMs, retentionMs)
+        : new MemoryWindowBytesStore(name, windowSizeMs, retentionMs);
+      if (loggingEnabled) inner = new ChangeLoggingWindowBytesStore(inner, name);
+      return new SerdeWindowStore(
+        name,
+        inner,
+        options.keySerde,
+        options.valueSerde,
+        loggingEnabled,
+      );
+    },
+  };
+}
+
+export const Stores = { keyValue, window } as const;
