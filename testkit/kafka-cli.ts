@@ -64,7 +64,10 @@ export async function kafkaCommand(args: string[], cliPath: string): Promise<num
     case 'up':
       return up(flags, cliPath);
     case 'install': {
-      const install = await ensureKafka({ version: flags.version, log: (l) => process.stderr.write(l + '\n') });
+      const install = await ensureKafka({
+        version: flags.version,
+        log: (l) => process.stderr.write(l + '\n'),
+      });
       process.stdout.write(`Apache Kafka ${install.version}: ${install.classpath}\n`);
       return 0;
     }

@@ -544,11 +544,16 @@ export class KafkaCluster {
   }
 
   private runningAddresses(): string[] {
-    return [...this.brokers.values()].filter((b) => b.state === 'running').map((b) => `127.0.0.1:${b.port}`);
+    return [...this.brokers.values()]
+      .filter((b) => b.state === 'running')
+      .map((b) => `127.0.0.1:${b.port}`);
   }
 
   /** One request to one broker through a throwaway client; false when it cannot answer. */
-  private async askBroker(address: string, question: (admin: Admin) => Promise<boolean>): Promise<boolean> {
+  private async askBroker(
+    address: string,
+    question: (admin: Admin) => Promise<boolean>,
+  ): Promise<boolean> {
     const kafka = new Kafka({
       clientId: 'streamtx-testkit-probe',
       brokers: [address],
@@ -572,7 +577,9 @@ export class KafkaCluster {
     return this.askBroker(`127.0.0.1:${this.broker(id).port}`, async (admin) => {
       const info = await admin.describeCluster();
       const listed = new Set(info.brokers.map((b) => b.nodeId));
-      return expected.every((e) => listed.has(e)) && info.controller !== null && info.controller >= 0;
+      return (
+        expected.every((e) => listed.has(e)) && info.controller !== null && info.controller >= 0
+      );
     });
   }
 
