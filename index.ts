@@ -4,3 +4,4 @@
  * `streamtx/testkit`.
  */
 export * from './framework/index.ts';
+export * from './stores/index.ts';

@@ -99,4 +99,7 @@ export {
   type StreamsAppState,
   type StateListener,
   type UncaughtErrorHandler,
+  type CommitListener,
+  type RestoreListener,
 } from './runtime/streams-app.ts';
+export type { CommitEvent, RestoreEvent } from './runtime/stream-task.ts';

@@ -17,6 +17,7 @@
 import { join } from 'node:path';
 import { classify } from '../client/index.ts';
 import type { ConsumedRecord, Headers, ProducerRecord, TopicPartition } from '../client/index.ts';
+import { faultPoint } from './fault-injection.ts';
 import {
   DeserializationError,
   ProcessorError,
@@ -53,6 +54,43 @@ export interface TaskEnvironment {
   partitionCount(topic: string): number | undefined;
   now(): number;
   log(level: 'info' | 'warn' | 'error', message: string): void;
+  /** Told after every successful commit (metrics, benchmarks). */
+  committed?(event: CommitEvent): void;
+  /** First and end (read_committed) offsets of a changelog partition, read after fencing. */
+  changelogOffsets(topic: string, partition: number): Promise<{ beginning: bigint; end: bigint }>;
+  /** Committed changelog records in [from, until), in batches. */
+  readChangelog(
+    topic: string,
+    partition: number,
+    from: bigint,
+    until: bigint,
+  ): AsyncIterable<ConsumedRecord[]>;
+  /** Restore progress, per store: at the start, after each batch, at the end. */
+  restoring?(event: RestoreEvent): void;
+}
+
+export interface RestoreEvent {
+  taskId: string;
+  store: string;
+  /** Changelog records replayed so far. */
+  restored: number;
+  /** Changelog records to replay (end − start offset; markers and compaction make it an upper bound). */
+  total: number;
+  done: boolean;
+  /** Why the local state was not trusted and is rebuilt from the changelog start, if it was not. */
+  rebuildReason?: string;
+}
+
+/** `${applicationId}-${store}-changelog`, the compacted topic a logged store writes to. */
+export const changelogTopic = (applicationId: string, store: string): string =>
+  `${applicationId}-${store}-changelog`;
+
+export interface CommitEvent {
+  taskId: string;
+  /** Input records the transaction covered. */
+  records: number;
+  /** From the first send of the commit (outbox flush) to the commit's acknowledgement. */
+  durationMs: number;
 }
 
 export const tpKey = (topic: string, partition: number): string => `${topic}:${partition}`;
@@ -79,6 +117,12 @@ export class StreamTask {
   private stateValue: TaskState = 'CREATED';
   private readonly processors = new Map<string, Processor>();
   private readonly stores = new Map<string, StateStore>();
+  /** Changelog topic per logged store. */
+  private readonly changelogs = new Map<string, string>();
+  /** Per logged store: next changelog offset after this transaction's writes. */
+  private readonly changelogNext = new Map<string, bigint>();
+  /** Changelog records replayed into each store at init (for tests and logs). */
+  readonly restoredRecords = new Map<string, number>();
   /** Next offset to process per source partition; what the next commit sends. */
   private readonly positions = new Map<string, bigint>();
   private readonly outbox = new Map<string, ProducerRecord[]>();
@@ -131,14 +175,24 @@ export class StreamTask {
     await this.guard(async () => {
       await this.env.output.init(); // fence first: the previous owner can no longer commit
       const stateDir = join(this.env.options.stateDir, this.env.options.applicationId, this.id);
+      const { applicationId } = this.env.options;
       for (const [name, builder] of this.subtopology.stores) {
         const store = builder.build();
+        const logged = builder.loggingEnabled;
         await store.init({
-          applicationId: this.env.options.applicationId,
+          applicationId,
           taskId: this.id,
           stateDir,
+          partition: this.partition,
+          logChange: logged
+            ? (storeName, key, value, timestamp) => this.logChange(storeName, key, value, timestamp)
+            : undefined,
         });
         this.stores.set(name, store);
+        if (logged) {
+          this.changelogs.set(name, changelogTopic(applicationId, name));
+          await this.restore(name, store);
+        }
       }
       const start = await this.env.startOffsets(this.partitions);
       for (const { topic, partition } of this.partitions) {
@@ -170,6 +224,7 @@ export class StreamTask {
         await this.processRecord(record);
         this.positions.set(key, record.offset + 1n);
         this.uncommitted++;
+        if (this.outboxSize >= this.env.options.maxBatchRecords) await this.flush();
         await this.punctuateStreamTime();
         if (this.commitRequested || this.uncommitted >= this.env.options.maxBatchRecords)
           await this.commitNow();
@@ -200,7 +255,88 @@ export class StreamTask {
   async closeDirty(): Promise<void> {
     if (this.stateValue === 'CLOSED') return;
     await this.env.output.abort().catch(() => undefined);
+    for (const store of this.stores.values()) {
+      try {
+        store.rollbackTransaction?.();
+      } catch {
+        // closing rolls back too
+      }
+    }
     await this.closeResources();
+  }
+
+  // --- stores ---
+
+  /**
+   * Replays the changelog from the store's checkpoint to the end. The task
+   * fenced first, so its own last transaction is resolved and the end is
+   * stable. A store is rebuilt from the changelog start only when its local
+   * state cannot be trusted — never because the last shutdown was unclean.
+   */
+  private async restore(name: string, store: StateStore): Promise<void> {
+    const topic = this.changelogs.get(name)!;
+    const { beginning, end } = await this.env.changelogOffsets(topic, this.partition);
+    let from = store.checkpoint?.();
+    let rebuildReason: string | undefined;
+    if (from === undefined) {
+      // A new store on an empty changelog has nothing to explain; an
+      // in-memory store always starts empty.
+      rebuildReason =
+        store.persistent && end > beginning
+          ? 'no local state to resume from (a new or emptied state directory, no recorded changelog offset, or a schema mismatch)'
+          : undefined;
+    } else if (from < beginning) {
+      rebuildReason = `its checkpoint ${from} is before the changelog start ${beginning} (the changelog was truncated)`;
+    } else if (from > end) {
+      rebuildReason = `its checkpoint ${from} is past the changelog end ${end} (the changelog was deleted or recreated)`;
+    }
+    if (from === undefined || rebuildReason !== undefined) {
+      if (rebuildReason)
+        this.env.log(
+          'warn',
+          `task ${this.id}: rebuilding store ${name} from ${topic}-${this.partition}: ${rebuildReason}`,
+        );
+      store.wipe?.();
+      from = beginning;
+    }
+    const total = Number(end - from);
+    let restored = 0;
+    const progress = (done: boolean): void =>
+      this.env.restoring?.({
+        taskId: this.id,
+        store: name,
+        restored,
+        total,
+        done,
+        ...(rebuildReason ? { rebuildReason } : {}),
+      });
+    progress(false);
+    if (from < end) {
+      for await (const batch of this.env.readChangelog(topic, this.partition, from, end)) {
+        if (batch.length === 0) continue;
+        store.restoreBatch?.(
+          batch.map((r) => ({ key: r.key ?? Buffer.alloc(0), value: r.value })),
+          batch[batch.length - 1]!.offset + 1n,
+        );
+        restored += batch.length;
+        progress(false);
+      }
+    }
+    this.restoredRecords.set(name, restored);
+    progress(true);
+    if (total > 0)
+      this.env.log(
+        'info',
+        `task ${this.id}: restored ${restored} records into ${name} from ${topic}-${this.partition} [${from}, ${end})`,
+      );
+  }
+
+  /** A logged store changed: the change joins the open transaction (Kafka Streams stamps it with the record's time). */
+  private logChange(storeName: string, key: Buffer, value: Buffer | null, timestamp: number): void {
+    const topic = this.changelogs.get(storeName);
+    if (!topic) return;
+    const time = this.current.timestamp >= 0 ? this.current.timestamp : timestamp;
+    this.push(topic, { key, value, partition: this.partition, timestamp: time });
   }
 
   // --- processing ---
@@ -341,10 +477,15 @@ export class StreamTask {
 
   /** Buffers an output record; a full outbox is flushed inside the open transaction. */
   private async enqueue(topic: string, record: ProducerRecord): Promise<void> {
+    this.push(topic, record);
+    if (this.outboxSize >= this.env.options.maxBatchRecords) await this.flush();
+  }
+
+  private push(topic: string, record: ProducerRecord): void {
     const list = this.outbox.get(topic);
     if (list) list.push(record);
     else this.outbox.set(topic, [record]);
-    if (++this.outboxSize >= this.env.options.maxBatchRecords) await this.flush();
+    this.outboxSize++;
   }
 
   private async flush(): Promise<void> {
@@ -353,7 +494,13 @@ export class StreamTask {
     this.outboxSize = 0;
     for (const [topic, records] of batches) {
       try {
-        await this.env.output.send(topic, records);
+        const landed = await this.env.output.send(topic, records);
+        const store = this.storeOfChangelog(topic);
+        if (store !== undefined) {
+          for (const m of landed)
+            if (m.partition === this.partition)
+              this.changelogNext.set(store, m.baseOffset + BigInt(records.length));
+        }
       } catch (err) {
         // Classified here, so a processor awaiting forward() cannot turn a
         // fenced or failed send into a processor error.
@@ -362,9 +509,15 @@ export class StreamTask {
     }
   }
 
+  private storeOfChangelog(topic: string): string | undefined {
+    for (const [store, t] of this.changelogs) if (t === topic) return store;
+    return undefined;
+  }
+
   private beginIfNeeded(): void {
     if (!this.env.output.inTransaction) {
       this.env.output.begin();
+      for (const store of this.stores.values()) store.beginTransaction?.();
       this.transactionStartedAt = this.env.now();
     }
   }
@@ -374,14 +527,26 @@ export class StreamTask {
       this.commitRequested = false;
       return;
     }
+    const started = performance.now();
     await this.flush();
     const offsets = [...this.positions].map(([key, offset]) => {
       const at = key.lastIndexOf(':');
       return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)), offset };
     });
     await this.env.output.commit(offsets);
-    for (const store of this.stores.values()) await store.flush?.();
+    // Only now is the local state allowed to move: SQLite holds committed state only.
+    faultPoint('after-kafka-commit-before-store-commit');
+    for (const [name, store] of this.stores) {
+      if (store.commitTransaction) store.commitTransaction(this.changelogNext.get(name));
+      else await store.flush?.();
+    }
+    this.changelogNext.clear();
     this.committedRecords += this.uncommitted;
+    this.env.committed?.({
+      taskId: this.id,
+      records: this.uncommitted,
+      durationMs: performance.now() - started,
+    });
     this.uncommitted = 0;
     this.commitRequested = false;
   }

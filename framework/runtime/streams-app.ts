@@ -16,7 +16,7 @@ import type {
   GroupAssigner,
   GroupConsumer,
   KafkaClient,
-  ProducerRecord,
+  PlainProducer,
   TopicPartition,
   TopicPartitionOffset,
 } from '../client/index.ts';
@@ -40,7 +40,13 @@ import {
   toTopicPartitions,
   type TaskSpec,
 } from './assignment.ts';
-import { StreamTask, tpKey } from './stream-task.ts';
+import {
+  StreamTask,
+  changelogTopic,
+  tpKey,
+  type CommitEvent,
+  type RestoreEvent,
+} from './stream-task.ts';
 import { AtLeastOnceTaskOutput, TransactionalTaskOutput, type TaskOutput } from './task-output.ts';
 
 export type StreamsAppState =
@@ -57,6 +63,8 @@ const TRANSITIONS: Record<StreamsAppState, readonly StreamsAppState[]> = {
 
 export type StateListener = (state: StreamsAppState, previous: StreamsAppState) => void;
 export type UncaughtErrorHandler = (error: StreamsError) => void;
+export type CommitListener = (event: CommitEvent) => void;
+export type RestoreListener = (event: RestoreEvent) => void;
 
 interface RetryEntry {
   /** Wall-clock time before which the task is not rebuilt. */
@@ -71,11 +79,11 @@ export class StreamsApp {
   private stateValue: StreamsAppState = 'CREATED';
   private readonly stateListeners: StateListener[] = [];
   private readonly errorHandlers: UncaughtErrorHandler[] = [];
+  private readonly commitListeners: CommitListener[] = [];
+  private readonly restoreListeners: RestoreListener[] = [];
   private client: KafkaClient | undefined;
   private consumer: GroupConsumer | undefined;
-  private plainProducer:
-    | { send(topic: string, records: ProducerRecord[]): Promise<unknown>; close(): Promise<void> }
-    | undefined;
+  private plainProducer: PlainProducer | undefined;
   private taskSpecs = new Map<string, TaskSpec>();
   private assigned = new Set<string>();
   private readonly tasks = new Map<string, StreamTask>();
@@ -115,6 +123,21 @@ export class StreamsApp {
     return () => void this.errorHandlers.splice(this.errorHandlers.indexOf(handler), 1);
   }
 
+  /**
+   * Restore progress of each logged store when its task starts: records
+   * replayed / to replay, and why a store is rebuilt from scratch if it is.
+   */
+  onRestore(listener: RestoreListener): () => void {
+    this.restoreListeners.push(listener);
+    return () => void this.restoreListeners.splice(this.restoreListeners.indexOf(listener), 1);
+  }
+
+  /** Called after every successful task commit. */
+  onCommit(listener: CommitListener): () => void {
+    this.commitListeners.push(listener);
+    return () => void this.commitListeners.splice(this.commitListeners.indexOf(listener), 1);
+  }
+
   /** Connects, checks the source topics, joins the group and starts processing. Resolves once the worker is in the group. */
   async start(): Promise<void> {
     if (this.stateValue !== 'CREATED')
@@ -145,7 +168,9 @@ export class StreamsApp {
     const client = createKafkaClient({
       brokers: [...o.brokers],
       clientId: o.clientId,
-      logLevel: o.logLevel === 'debug' ? 'debug' : 'error',
+      // kafkajs logs every refused connection to a dead broker as an error;
+      // the app logs what it does about failures itself, once, classified.
+      logLevel: o.logLevel === 'debug' ? 'debug' : 'nothing',
     });
     this.client = client;
     const sourceTopics = [...new Set(this.topology.subtopologies.flatMap((s) => s.sourceTopics))];
@@ -167,6 +192,7 @@ export class StreamsApp {
       })),
     );
     this.taskSpecs = new Map(specs.map((s) => [s.id, s]));
+    await this.createChangelogTopics(perSubtopology);
 
     if (o.processingGuarantee === 'at_least_once') this.plainProducer = client.producer();
     const consumer = client.groupConsumer({
@@ -180,6 +206,10 @@ export class StreamsApp {
     consumer.on('groupJoin', ({ assignment }) => this.onAssignment(assignment));
     consumer.on('rebalancing', () => this.onRebalancing());
     consumer.on('crash', ({ error, restart }) => {
+      this.log(
+        'warn',
+        `the consumer failed: ${messageOf(error)}${restart ? '; the client restarts it and rejoins the group' : ''}`,
+      );
       if (!restart)
         void this.failApp(
           new StreamsFatalError(`The consumer stopped: ${messageOf(error)}`, { cause: error }),
@@ -191,6 +221,45 @@ export class StreamsApp {
       () => this.tick(),
       Math.max(10, Math.min(100, Math.floor(o.commitIntervalMs / 2))),
     );
+  }
+
+  /**
+   * One compacted changelog per logged store, with a partition per task.
+   * Window stores' changelogs also delete by time: what expired from the
+   * store must not come back on restore (Kafka Streams keeps one extra day).
+   */
+  private async createChangelogTopics(partitionsBySubtopology: Map<number, number>): Promise<void> {
+    const specs = this.topology.subtopologies.flatMap((s) =>
+      [...s.stores.values()]
+        .filter((b) => b.loggingEnabled)
+        .map((b) => {
+          const retentionMs = (b as { retentionMs?: number }).retentionMs;
+          const config: Record<string, string> =
+            retentionMs === undefined
+              ? { 'cleanup.policy': 'compact' }
+              : {
+                  'cleanup.policy': 'compact,delete',
+                  'retention.ms': String(retentionMs + 86_400_000),
+                };
+          return {
+            topic: changelogTopic(this.options.applicationId, b.name),
+            partitions: partitionsBySubtopology.get(s.id) ?? 1,
+            replicationFactor: this.options.replicationFactor,
+            config,
+          };
+        }),
+    );
+    if (specs.length === 0) return;
+    await this.client!.admin.createTopics(specs);
+    const counts = await this.client!.admin.partitionCounts(specs.map((s) => s.topic));
+    for (const spec of specs) {
+      const n = counts.get(spec.topic);
+      if (n !== spec.partitions) {
+        throw new StreamsFatalError(
+          `Changelog topic ${spec.topic} has ${n} partitions, but the store's sub-topology has ${spec.partitions} tasks: delete it or fix the source topics`,
+        );
+      }
+    }
   }
 
   private assigner(): GroupAssigner {
@@ -273,6 +342,22 @@ export class StreamsApp {
       partitionCount: (topic) => this.partitionCounts.get(topic),
       now: () => Date.now(),
       log: (level, message) => this.log(level, message),
+      committed: (event) => {
+        for (const listener of this.commitListeners) listener(event);
+      },
+      changelogOffsets: async (topic, partition) => {
+        const admin = this.client!.admin;
+        const [beginning, end] = await Promise.all([
+          admin.beginningOffsets(topic),
+          admin.endOffsets(topic, 'read_committed'),
+        ]);
+        return { beginning: beginning.get(partition) ?? 0n, end: end.get(partition) ?? 0n };
+      },
+      readChangelog: (topic, partition, from, until) =>
+        this.client!.readPartition(topic, partition, from, until),
+      restoring: (event) => {
+        for (const listener of this.restoreListeners) listener(event);
+      },
     });
     this.tasks.set(id, task);
     this.retries.delete(id);
@@ -296,7 +381,7 @@ export class StreamsApp {
       return new TransactionalTaskOutput(producer, o.applicationId);
     }
     return new AtLeastOnceTaskOutput({
-      send: async (topic, records) => void (await this.plainProducer!.send(topic, records)),
+      send: (topic, records) => this.plainProducer!.send(topic, records),
       commitOffsets: (offsets: TopicPartitionOffset[]) => this.consumer!.commitOffsets(offsets),
     });
   }
@@ -326,11 +411,20 @@ export class StreamsApp {
     if (!subtopology) return;
     const task = this.tasks.get(taskIdOf(subtopology.id, batch.partition));
     if (!task || task.state !== 'RUNNING') return;
+    // kafkajs heartbeats only from its fetch loop, which waits for this
+    // handler: while the task is busy (e.g. a commit waiting out a dead
+    // transaction coordinator), keep the membership alive ourselves.
+    const beat = setInterval(
+      () => void batch.heartbeat().catch(() => undefined),
+      this.options.heartbeatIntervalMs,
+    );
     try {
       await task.queue.run(() => task.process(batch.records));
       if (task.commitDue(Date.now())) await task.queue.run(() => task.commit());
     } catch (err) {
       this.onTaskError(task, err);
+    } finally {
+      clearInterval(beat);
     }
   }
 
@@ -444,7 +538,8 @@ export class StreamsApp {
     const order = { debug: 0, info: 1, warn: 2, error: 3 } as const;
     const threshold = order[this.options.logLevel as keyof typeof order] ?? 1;
     if (order[level] < threshold) return;
-    process.stderr.write(`[streamtx ${this.options.applicationId}] ${level}: ${message}\n`);
+    const time = new Date().toISOString().slice(11, 23);
+    process.stderr.write(`${time} [streamtx ${this.options.applicationId}] ${level}: ${message}\n`);
   }
 }
 

@@ -7,9 +7,11 @@
  */
 import type {
   ProducerRecord,
+  RecordMetadata,
   TopicPartitionOffset,
   TransactionalProducer,
 } from '../client/index.ts';
+import { faultPoint } from './fault-injection.ts';
 
 export interface TaskOutput {
   /** exactly_once: InitProducerId, which fences the task's previous owner and resolves its open transaction. */
@@ -17,8 +19,8 @@ export interface TaskOutput {
   readonly inTransaction: boolean;
   /** Opens a transaction if none is open. */
   begin(): void;
-  /** Resolves once every record is acknowledged. */
-  send(topic: string, records: ProducerRecord[]): Promise<void>;
+  /** Resolves once every record is acknowledged, with where each partition's records landed. */
+  send(topic: string, records: ProducerRecord[]): Promise<RecordMetadata[]>;
   /** Commits what was sent together with the input offsets (next offset to read). */
   commit(offsets: TopicPartitionOffset[]): Promise<void>;
   abort(): Promise<void>;
@@ -43,12 +45,14 @@ export class TransactionalTaskOutput implements TaskOutput {
     if (!this.inTransaction) this.producer.begin();
   }
 
-  async send(topic: string, records: ProducerRecord[]): Promise<void> {
-    await this.producer.send(topic, records);
+  send(topic: string, records: ProducerRecord[]): Promise<RecordMetadata[]> {
+    return this.producer.send(topic, records);
   }
 
   async commit(offsets: TopicPartitionOffset[]): Promise<void> {
+    faultPoint('after-sends-before-offsets');
     if (offsets.length > 0) await this.producer.sendOffsets(this.groupId, offsets);
+    faultPoint('after-offsets-before-commit');
     await this.producer.commit();
   }
 
@@ -63,7 +67,7 @@ export class TransactionalTaskOutput implements TaskOutput {
 
 /** The pieces of a plain producer and a group consumer that at_least_once needs. */
 export interface AtLeastOnceClients {
-  send(topic: string, records: ProducerRecord[]): Promise<void>;
+  send(topic: string, records: ProducerRecord[]): Promise<RecordMetadata[]>;
   commitOffsets(offsets: TopicPartitionOffset[]): Promise<void>;
 }
 
@@ -82,7 +86,7 @@ export class AtLeastOnceTaskOutput implements TaskOutput {
     this.open = true;
   }
 
-  send(topic: string, records: ProducerRecord[]): Promise<void> {
+  send(topic: string, records: ProducerRecord[]): Promise<RecordMetadata[]> {
     return this.clients.send(topic, records);
   }
 

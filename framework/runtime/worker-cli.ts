@@ -47,6 +47,12 @@ export async function runCommand(args: string[]): Promise<number> {
     print(`streamtx state ${state} tasks=${app.runningTasks.join(',')}`),
   );
   app.onError((err) => process.stderr.write(`streamtx: ${err.message}\n`));
+  app.onRestore((e) => {
+    if (e.done)
+      print(
+        `streamtx restored ${e.taskId} ${e.store} ${e.restored}/${e.total}${e.rebuildReason ? ' rebuilt' : ''}`,
+      );
+  });
   const stop = (): void => void app.close();
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { createKafkaClient } from '../../framework/client/index.ts';
 import { waitFor } from '../../testkit/index.ts';
 import { uniqueName } from './ids.ts';
 
@@ -44,60 +45,51 @@ export interface ReadRecord {
   value: string;
 }
 
-const END = '__streamtx_end__';
-
 /**
- * Everything a read_committed reader sees on a topic: first commits an end
- * marker to every partition, then reads until each partition's marker, so
- * nothing written before it (a duplicate, an aborted record) can be missed.
+ * Everything a read_committed reader sees on a topic, Kafka's EOS system
+ * test way: first wait until every transaction on it has finished (for each
+ * partition the read_committed end equals the read_uncommitted end), then
+ * read each partition from its start to that end. Nothing is written to the
+ * topic, and nothing written before the call (a duplicate, an aborted
+ * record) can be missed.
  */
 export async function readCommitted(
-  kafka: Kafka,
+  brokers: string[],
   topic: string,
   timeoutMs = 90_000,
 ): Promise<ReadRecord[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const partitions = (await admin.fetchTopicOffsets(topic)).map((p) => p.partition);
-  await admin.disconnect();
-  const marker = await transactionalProducer(kafka, uniqueName('end-marker'));
-  const txn = await marker.transaction();
-  await txn.send({
-    topic,
-    messages: partitions.map((partition) => ({ partition, key: END, value: END })),
+  const client = createKafkaClient({
+    brokers,
+    clientId: 'streamtx-test-reader',
+    logLevel: 'nothing',
   });
-  await txn.commit();
-  await marker.disconnect();
-
-  const consumer = kafka.consumer({ groupId: uniqueName('reader'), readUncommitted: false });
-  const records: ReadRecord[] = [];
-  const ended = new Set<number>();
-  await consumer.connect();
   try {
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        const value = message.value?.toString() ?? '';
-        if (value === END) ended.add(partition);
-        else
+    const ends = await waitFor(
+      async () => {
+        const stable = await client.admin.endOffsets(topic, 'read_committed');
+        const high = await client.admin.endOffsets(topic, 'read_uncommitted');
+        return [...high].every(([p, h]) => stable.get(p) === h) ? high : false;
+      },
+      { timeoutMs, intervalMs: 250, what: `every transaction on ${topic} to finish` },
+    );
+    const records: ReadRecord[] = [];
+    for (const [partition, end] of [...ends].sort((a, b) => a[0] - b[0])) {
+      if (end === 0n) continue;
+      for await (const batch of client.readPartition(topic, partition, 0n, end, { timeoutMs })) {
+        for (const r of batch) {
           records.push({
             partition,
-            offset: message.offset,
-            key: message.key?.toString() ?? '',
-            value,
+            offset: r.offset.toString(),
+            key: r.key?.toString() ?? '',
+            value: r.value?.toString() ?? '',
           });
-      },
-    });
-    await waitFor(() => ended.size === partitions.length, {
-      timeoutMs,
-      what: `the end marker on every partition of ${topic}`,
-    });
+        }
+      }
+    }
+    return records;
   } finally {
-    await consumer.disconnect();
+    await client.close();
   }
-  return records.sort(
-    (a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)),
-  );
 }
 
 /** Produces `count` keyed records (`k<i % keys>`, value `<i>`) with an idempotent producer. */
@@ -127,16 +119,77 @@ export async function produceSequence(
   }
 }
 
-/** Compares output values with the input sequence 0..n-1: what is missing, what appears more than once. */
+/**
+ * Compares output values with the input values actually in the input topic
+ * (a multiset): what is missing, what appears more often than in the input,
+ * what was never input.
+ */
 export function exactlyOnceReport(
-  n: number,
-  values: string[],
-): { missing: number[]; duplicates: string[]; unexpected: string[] } {
-  const seen = new Map<string, number>();
-  for (const v of values) seen.set(v, (seen.get(v) ?? 0) + 1);
-  const missing: number[] = [];
-  for (let i = 0; i < n; i++) if (!seen.has(String(i))) missing.push(i);
-  const duplicates = [...seen].filter(([, c]) => c > 1).map(([v, c]) => `${v}×${c}`);
-  const unexpected = [...seen.keys()].filter((v) => !/^\d+$/.test(v) || Number(v) >= n);
+  input: string[],
+  output: string[],
+): { missing: string[]; duplicates: string[]; unexpected: string[] } {
+  const want = new Map<string, number>();
+  for (const v of input) want.set(v, (want.get(v) ?? 0) + 1);
+  const got = new Map<string, number>();
+  for (const v of output) got.set(v, (got.get(v) ?? 0) + 1);
+  const missing = [...want].filter(([v, c]) => (got.get(v) ?? 0) < c).map(([v]) => v);
+  const duplicates = [...got]
+    .filter(([v, c]) => want.has(v) && c > want.get(v)!)
+    .map(([v, c]) => `${v}×${c}`);
+  const unexpected = [...got.keys()].filter((v) => !want.has(v));
   return { missing, duplicates, unexpected };
+}
+
+/**
+ * Produces about `perSecond` records a second (values 0, 1, 2, ...) from one
+ * idempotent producer until stopped. A batch whose send fails (a broker was
+ * just killed) is not re-sent — it may or may not have been written — so
+ * tests compare the output with the input topic as it is, not with a count.
+ */
+export function backgroundLoad(
+  kafka: Kafka,
+  topic: string,
+  perSecond = 400,
+  keys = 16,
+): { stop(): Promise<{ attempted: number; failedBatches: number }> } {
+  let running = true;
+  let next = 0;
+  let failedBatches = 0;
+  const started = Date.now();
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    retry: { retries: 20, maxRetryTime: 2000 },
+  });
+  const loop = (async () => {
+    await producer.connect();
+    while (running) {
+      const due = Math.floor(((Date.now() - started) / 1000) * perSecond) + 50;
+      if (due > next) {
+        const from = next;
+        next = due;
+        try {
+          await producer.send({
+            topic,
+            acks: -1,
+            messages: Array.from({ length: due - from }, (_, i) => ({
+              key: `k${(from + i) % keys}`,
+              value: String(from + i),
+            })),
+          });
+        } catch {
+          failedBatches++;
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50)); // pacing the load, not synchronising
+    }
+    await producer.disconnect();
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { attempted: next, failedBatches };
+    },
+  };
 }

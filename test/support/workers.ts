@@ -2,6 +2,7 @@ import type { Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '../../testkit/index.ts';
+import { childEnv } from './ids.ts';
 
 const cli = fileURLToPath(new URL('../../cli.ts', import.meta.url));
 
@@ -20,7 +21,7 @@ export class Worker {
     env: NodeJS.ProcessEnv,
   ) {
     this.child = spawn(process.execPath, ['--import', 'tsx', cli, 'run', module], {
-      env: { ...process.env, ...env },
+      env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

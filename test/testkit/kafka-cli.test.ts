@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { alive } from '../support/cluster.ts';
+import { childEnv } from '../support/ids.ts';
 
 const cli = fileURLToPath(new URL('../../cli.ts', import.meta.url));
 
@@ -15,7 +16,7 @@ function streamtx(
 ): { code: number; out: string; err: string } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, ...env },
+    env: childEnv(env),
     timeout: 240_000,
   });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };

@@ -10,7 +10,7 @@ import {
   waitFor,
 } from '../../testkit/index.ts';
 import { alive, clusterFor } from '../support/cluster.ts';
-import { uniqueName } from '../support/ids.ts';
+import { childEnv, uniqueName } from '../support/ids.ts';
 
 t.test('Java String.hashCode and the transaction-state partition match the JVM', async (t) => {
   // Values printed by jshell.
@@ -225,6 +225,7 @@ t.test('when the owning process dies, its brokers and directory go with it', asy
   const script = fileURLToPath(new URL('../support/cluster-owner.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: childEnv(),
   });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -249,13 +250,18 @@ async function transactionalProducer(kafka: Kafka, transactionalId: string): Pro
   // state (COORDINATOR_LOAD_IN_PROGRESS can outlast kafkajs's own retries).
   return waitFor(
     async () => {
-      const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
+      const producer = kafka.producer({
+        transactionalId,
+        idempotent: true,
+        maxInFlightRequests: 1,
+      });
       try {
         await producer.connect();
         return producer;
       } catch (err) {
         await producer.disconnect().catch(() => undefined);
-        if ((err as { retriable?: boolean; cause?: { retriable?: boolean } }).cause?.retriable) return false;
+        if ((err as { retriable?: boolean; cause?: { retriable?: boolean } }).cause?.retriable)
+          return false;
         throw err;
       }
     },

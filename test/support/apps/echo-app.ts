@@ -48,5 +48,5 @@ export const options = {
   sessionTimeoutMs: Number(env.SESSION_TIMEOUT_MS ?? 6000),
   heartbeatIntervalMs: 500,
   rebalanceTimeoutMs: 20_000,
-  logLevel: 'warn' as const,
+  logLevel: 'info' as const,
 };
