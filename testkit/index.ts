@@ -39,3 +39,15 @@ export {
   type KeyValueRecord,
   type ReceivedRecord,
 } from './integration-utils.ts';
+export {
+  TopologyTestDriver,
+  TestInputTopic,
+  TestOutputTopic,
+  UnknownTopicError,
+  type TopologyTestDriverOptions,
+  type TestInputTopicOptions,
+  type TestInputRecord,
+  type TestRecord,
+  type TestKeyValue,
+  type TestHeaders,
+} from './topology-test-driver.ts';

@@ -158,6 +158,11 @@ export class StreamTask {
     return this.streamTimeValue;
   }
 
+  /** A store of this task (as Kafka Streams' Task.getStore), for the test driver and diagnostics. */
+  getStore(name: string): StateStore | undefined {
+    return this.stores.get(name);
+  }
+
   get partitions(): TopicPartition[] {
     return this.subtopology.sourceTopics.map((topic) => ({ topic, partition: this.partition }));
   }
