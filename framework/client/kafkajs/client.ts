@@ -71,7 +71,10 @@ class KafkajsAdmin implements KafkaAdmin {
     if (missing.length === 0) return;
     try {
       await admin.createTopics({
-        waitForLeaders: true,
+        // kafkajs's own wait fails outright when the broker it asks has not
+        // caught up with the new topic's metadata yet (seen on Kafka 3.9);
+        // we wait for leaders ourselves below, retrying that answer.
+        waitForLeaders: false,
         topics: missing.map((t) => ({
           topic: t.topic,
           numPartitions: t.partitions,
@@ -85,6 +88,25 @@ class KafkajsAdmin implements KafkaAdmin {
         throw new ClientError(`createTopics failed: ${message(e)}`, classify(e, 'admin').kind, {
           cause: e,
         });
+    }
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const ready = await admin
+        .fetchTopicMetadata({ topics: missing.map((t) => t.topic) })
+        .then((m) =>
+          m.topics.every(
+            (t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0),
+          ),
+        )
+        .catch(() => false);
+      if (ready) return;
+      if (Date.now() > deadline) {
+        throw new ClientError(
+          `created topics have no leaders after 30 s: ${missing.map((t) => t.topic).join(', ')}`,
+          'retriable',
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100)); // polling the cluster's metadata
     }
   }
 
