@@ -126,8 +126,17 @@ class KafkajsAdmin implements KafkaAdmin {
         code: 3,
       });
     }
-    const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
-    return new Map(metadata.map((t) => [t.name, t.partitions.length]));
+    // The topics exist (the controller says so), but the broker asked for
+    // metadata may not have caught up yet (seen on Kafka 3.9): retry briefly.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
+        return new Map(metadata.map((t) => [t.name, t.partitions.length]));
+      } catch (e) {
+        if (attempt >= 50 || classify(e, 'admin').kind !== 'retriable') throw e;
+        await new Promise((resolve) => setTimeout(resolve, 200)); // metadata propagation, not a sync
+      }
+    }
   }
 
   async committedOffsets(groupId: string, topic: string): Promise<Map<number, bigint>> {
