@@ -345,7 +345,9 @@ export class KafkaCluster {
         exited: undefined,
       });
     }
-    const clusterId = randomBytes(16).toString('base64url');
+    // A base64url id may start with '-', which the storage tool would read as an option.
+    let clusterId = randomBytes(16).toString('base64url');
+    while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
     const quorum = [...this.brokers.values()]
       .filter((b) => b.controllerPort !== undefined)
       .map((b) => `${b.id}@127.0.0.1:${b.controllerPort}`)

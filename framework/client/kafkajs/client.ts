@@ -68,20 +68,20 @@ class KafkajsAdmin implements KafkaAdmin {
     const admin = await this.#connected();
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.topic));
-    if (missing.length === 0) return;
     try {
-      await admin.createTopics({
-        // kafkajs's own wait fails outright when the broker it asks has not
-        // caught up with the new topic's metadata yet (seen on Kafka 3.9);
-        // we wait for leaders ourselves below, retrying that answer.
-        waitForLeaders: false,
-        topics: missing.map((t) => ({
-          topic: t.topic,
-          numPartitions: t.partitions,
-          replicationFactor: t.replicationFactor ?? -1,
-          configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
-        })),
-      });
+      if (missing.length > 0)
+        await admin.createTopics({
+          // kafkajs's own wait fails outright when the broker it asks has not
+          // caught up with the new topic's metadata yet (seen on Kafka 3.9);
+          // we wait for leaders ourselves below, retrying that answer.
+          waitForLeaders: false,
+          topics: missing.map((t) => ({
+            topic: t.topic,
+            numPartitions: t.partitions,
+            replicationFactor: t.replicationFactor ?? -1,
+            configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+          })),
+        });
     } catch (e) {
       // Another worker created it between listTopics and createTopics: fine (idempotent).
       if (!hasTopicAlreadyExists(e))
@@ -91,8 +91,10 @@ class KafkajsAdmin implements KafkaAdmin {
     }
     const deadline = Date.now() + 30_000;
     for (;;) {
+      // Every requested topic, also one another worker just created: this
+      // worker's next request may go to a broker that has not seen it yet.
       const ready = await admin
-        .fetchTopicMetadata({ topics: missing.map((t) => t.topic) })
+        .fetchTopicMetadata({ topics: topics.map((t) => t.topic) })
         .then((m) =>
           m.topics.every(
             (t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0),
@@ -102,7 +104,7 @@ class KafkajsAdmin implements KafkaAdmin {
       if (ready) return;
       if (Date.now() > deadline) {
         throw new ClientError(
-          `created topics have no leaders after 30 s: ${missing.map((t) => t.topic).join(', ')}`,
+          `topics have no leaders after 30 s: ${topics.map((t) => t.topic).join(', ')}`,
           'retriable',
         );
       }
@@ -118,8 +120,15 @@ class KafkajsAdmin implements KafkaAdmin {
 
   async partitionCounts(topics: string[]): Promise<Map<string, number>> {
     const admin = await this.#connected();
-    const existing = new Set(await admin.listTopics());
-    const missing = topics.filter((t) => !existing.has(t));
+    let missing: string[] = [];
+    // A topic created a moment ago (by another worker) may be unknown to the
+    // broker asked; a missing topic is reported after a few seconds.
+    for (let attempt = 0; attempt < 15; attempt++) {
+      const existing = new Set(await admin.listTopics());
+      missing = topics.filter((t) => !existing.has(t));
+      if (missing.length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 200)); // metadata propagation, not a sync
+    }
     if (missing.length > 0) {
       throw new ClientError(`topic(s) do not exist: ${missing.join(', ')}`, 'fatal', {
         type: 'UNKNOWN_TOPIC_OR_PARTITION',

@@ -383,7 +383,11 @@ export class KafkajsPlainProducer implements PlainProducer {
   async send(topic: string, records: ProducerRecord[]): Promise<RecordMetadata[]> {
     try {
       this.#connected ??= this.#producer.connect();
-      await this.#connected;
+      // A failed connect is not remembered: the next send tries again.
+      await this.#connected.catch((err: unknown) => {
+        this.#connected = undefined;
+        throw err;
+      });
       return fromKafkaMetadata(
         await this.#producer.send({ topic, acks: -1, messages: toKafkaMessages(records) }),
       );
