@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { MissingToolError } from './testkit/kafka-install.ts';
 import { runCommand } from './framework/runtime/worker-cli.ts';
 import { UsageError, kafkaCommand } from './testkit/kafka-cli.ts';
+// Static: tsx 4.23 fails to parse a dynamic import() in a file with a shebang.
+import { chaosCommand } from './chaos/cli.ts';
 
 const USAGE = `usage: streamtx <command>
   run <app-module>   run one worker of a streams app (the module exports topology and options)
@@ -20,6 +22,8 @@ async function main(argv: string[]): Promise<number> {
       return runCommand(rest);
     case 'kafka':
       return kafkaCommand(rest, fileURLToPath(import.meta.url));
+    case 'chaos':
+      return chaosCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -1,0 +1,303 @@
+/**
+ * What a chaos run is judged by. After the run the harness waits until every
+ * transaction on the topics has finished, reads the input, every output role
+ * and every store's changelog twice — read_committed and read_uncommitted —
+ * and hands them to a `Verifier`. The default, `aggregateVerifier()`, is
+ * Kafka's EOS system test check (output as a deterministic function of the
+ * input) plus Jepsen's aborted-read check: the workload writes some input in
+ * transactions it aborts, and none of those values may ever reach an output.
+ */
+
+/** One record as read back; keys and values as UTF-8 strings (null: a tombstone or no key). */
+export interface ChaosRecord {
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: string | null;
+}
+
+/** A topic read after every transaction on it finished, in (partition, offset) order. */
+export interface TopicRead {
+  topic: string;
+  /** What a read_committed reader sees: committed data only. */
+  committed: ChaosRecord[];
+  /**
+   * What a read_uncommitted reader sees: also the records of aborted
+   * transactions. Records here but not in `committed` (by partition and
+   * offset) are aborted data.
+   */
+  uncommitted: ChaosRecord[];
+}
+
+export interface VerificationData {
+  input: TopicRead;
+  /** The app's output topics by role (e.g. `echo`, `aggregates`). */
+  outputs: Record<string, TopicRead>;
+  /** The app's store changelogs by store name. */
+  changelogs: Record<string, TopicRead>;
+}
+
+export type ViolationKind =
+  | 'loss'
+  | 'duplicate'
+  | 'unexpected'
+  | 'aborted-read'
+  | 'reorder'
+  | 'wrong-aggregate'
+  | 'store-mismatch'
+  | 'stalled'
+  | 'harness';
+
+export interface Violation {
+  /** Which invariant broke; users' verifiers may add their own kinds. */
+  kind: ViolationKind | (string & {});
+  /** One line: what broke, where, how often. */
+  message: string;
+  /** How many records (or keys, partitions) are affected. */
+  count: number;
+  /** Up to a few concrete cases, for diagnosis. */
+  examples: string[];
+}
+
+/** A user's invariants: fed everything the run left in Kafka, returns what is wrong (nothing: pass). */
+export interface Verifier {
+  name: string;
+  verify(data: VerificationData): Violation[] | Promise<Violation[]>;
+}
+
+/** Records whose (partition, offset) a read_uncommitted reader saw and a read_committed one did not. */
+export function abortedRecords(read: TopicRead): ChaosRecord[] {
+  const committed = new Set(read.committed.map((r) => `${r.partition}@${r.offset}`));
+  return read.uncommitted.filter((r) => !committed.has(`${r.partition}@${r.offset}`));
+}
+
+export interface Aggregate {
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+}
+
+export interface AggregateVerifierOptions {
+  /** Output role holding the echo of every input record. @default 'echo' */
+  echo?: string;
+  /** Output role holding the running aggregate per key. @default 'aggregates' */
+  aggregates?: string;
+  /** Store whose changelog's last value per key must be the final aggregate. @default 'aggregates' */
+  store?: string;
+  /** Examples kept per violation. @default 5 */
+  maxExamples?: number;
+}
+
+/**
+ * The default app's invariants (chaos/apps/aggregate-app.ts):
+ * - echo holds every committed input value exactly once (`loss`,
+ *   `duplicate`), nothing else (`unexpected`), no value of an aborted input
+ *   transaction (`aborted-read`), and each input partition's values in input
+ *   order (`reorder`);
+ * - each key's emitted aggregates are exactly the running count/sum/min/max
+ *   recomputed from the committed input, record by record (`wrong-aggregate`);
+ * - the store's final contents — the changelog's last value per key — equal
+ *   the aggregate of all the key's input (`store-mismatch`).
+ * Input values must be unique (the workload's sequence numbers are).
+ */
+export function aggregateVerifier(options: AggregateVerifierOptions = {}): Verifier {
+  return {
+    name: 'aggregate',
+    verify: (data) => verifyAggregateRun(data, options),
+  };
+}
+
+export function verifyAggregateRun(
+  data: VerificationData,
+  options: AggregateVerifierOptions = {},
+): Violation[] {
+  const echoRole = options.echo ?? 'echo';
+  const aggregatesRole = options.aggregates ?? 'aggregates';
+  const storeName = options.store ?? 'aggregates';
+  const maxExamples = options.maxExamples ?? 5;
+  const violations: Violation[] = [];
+  const found = (kind: ViolationKind, message: string, examples: string[]): void => {
+    if (examples.length > 0)
+      violations.push({
+        kind,
+        message: message.replace('{n}', String(examples.length)),
+        count: examples.length,
+        examples: examples.slice(0, maxExamples),
+      });
+  };
+  const missingRead = (what: string): Violation[] => [
+    { kind: 'harness', message: `no ${what} was read`, count: 1, examples: [] },
+  ];
+
+  const echo = data.outputs[echoRole];
+  const aggregates = data.outputs[aggregatesRole];
+  const changelog = data.changelogs[storeName];
+  if (!echo) return missingRead(`output '${echoRole}'`);
+  if (!aggregates) return missingRead(`output '${aggregatesRole}'`);
+  if (!changelog) return missingRead(`changelog of store '${storeName}'`);
+
+  // The input as committed, by value; values of aborted input transactions.
+  const input = new Map<string, { partition: number; offset: string; key: string | null }>();
+  const duplicatedInput: string[] = [];
+  for (const r of data.input.committed) {
+    if (r.value === null) continue;
+    if (input.has(r.value)) duplicatedInput.push(r.value);
+    input.set(r.value, { partition: r.partition, offset: r.offset, key: r.key });
+  }
+  found(
+    'harness',
+    '{n} input values occur more than once: the workload must write unique values',
+    duplicatedInput,
+  );
+  const abortedInput = new Set(
+    abortedRecords(data.input).flatMap((r) => (r.value === null ? [] : [r.value])),
+  );
+
+  // Echo: exactly once, nothing foreign, no aborted data.
+  const seen = new Map<string, ChaosRecord[]>();
+  const unexpected: string[] = [];
+  const abortedRead: string[] = [];
+  for (const r of echo.committed) {
+    const where = `${echo.topic}-${r.partition}@${r.offset}`;
+    const origin = r.value === null ? undefined : input.get(r.value);
+    if (r.value === null || !origin) {
+      if (r.value !== null && abortedInput.has(r.value))
+        abortedRead.push(
+          `${where} ${r.key}=${r.value} was written by an aborted input transaction`,
+        );
+      else unexpected.push(`${where} ${r.key}=${r.value} is no committed input value`);
+      continue;
+    }
+    if (origin.key !== r.key)
+      unexpected.push(`${where} value ${r.value} has key ${r.key}, its input has ${origin.key}`);
+    push(seen, r.value, r);
+  }
+  const duplicates = [...seen]
+    .filter(([, copies]) => copies.length > 1)
+    .map(
+      ([value, copies]) =>
+        `value ${value} ×${copies.length} at ${copies.map((c) => `${echo.topic}-${c.partition}@${c.offset}`).join(', ')}`,
+    );
+  const lost = [...input]
+    .filter(([value]) => !seen.has(value))
+    .map(
+      ([value, o]) =>
+        `${data.input.topic}-${o.partition}@${o.offset} ${o.key}=${value} is missing from ${echo.topic}`,
+    );
+  found('aborted-read', '{n} echoed values come from aborted input transactions', abortedRead);
+  found('unexpected', '{n} echoed records are not committed input', unexpected);
+  found('duplicate', '{n} input values are echoed more than once', duplicates);
+  found('loss', '{n} committed input values are missing from the echo', lost);
+
+  // Order: per input partition, the first copies of its values in the echo
+  // (read in echo partition, offset order) must follow the input's order.
+  const inputOrder = new Map<number, string[]>();
+  for (const r of data.input.committed) {
+    if (r.value === null) continue;
+    push(inputOrder, r.partition, r.value);
+  }
+  const echoOrder = new Map<number, string[]>();
+  const firstCopy = new Set<string>();
+  for (const r of echo.committed) {
+    const origin = r.value === null ? undefined : input.get(r.value);
+    if (!origin || r.value === null || firstCopy.has(r.value)) continue;
+    firstCopy.add(r.value);
+    push(echoOrder, origin.partition, r.value);
+  }
+  const reordered: string[] = [];
+  for (const [partition, values] of inputOrder) {
+    const want = values.filter((v) => firstCopy.has(v));
+    const got = echoOrder.get(partition) ?? [];
+    const i = want.findIndex((v, j) => got[j] !== v);
+    if (i >= 0)
+      reordered.push(
+        `input partition ${partition}: echo position ${i} holds ${got[i]}, the input has ${want[i]} there (next inputs ${want.slice(i, i + 4).join(', ')}; echoed ${got.slice(i, i + 4).join(', ')})`,
+      );
+  }
+  found('reorder', '{n} input partitions are echoed out of order', reordered);
+
+  // Aggregates: each key's emitted stream equals the running aggregate.
+  const expected = new Map<string, Aggregate[]>();
+  for (const r of data.input.committed) {
+    if (r.value === null) continue;
+    const key = r.key ?? '';
+    const v = Number(r.value);
+    const list = expected.get(key) ?? [];
+    const prev = list.at(-1);
+    list.push(
+      prev
+        ? {
+            count: prev.count + 1,
+            sum: prev.sum + v,
+            min: Math.min(prev.min, v),
+            max: Math.max(prev.max, v),
+          }
+        : { count: 1, sum: v, min: v, max: v },
+    );
+    expected.set(key, list);
+  }
+  const emitted = new Map<string, string[]>();
+  for (const r of aggregates.committed) {
+    const key = r.key ?? '';
+    push(emitted, key, r.value ?? 'null');
+  }
+  const wrong: string[] = [];
+  for (const key of new Set([...expected.keys(), ...emitted.keys()])) {
+    const want = (expected.get(key) ?? []).map((a) => JSON.stringify(a));
+    const got = (emitted.get(key) ?? []).map(normalizeAggregate);
+    const i = Array.from({ length: Math.max(want.length, got.length) }, (_, j) => j).find(
+      (j) => want[j] !== got[j],
+    );
+    if (i !== undefined)
+      wrong.push(
+        `key ${key} aggregate #${i + 1} of ${want.length}: emitted ${got[i] ?? '(nothing)'}, expected ${want[i] ?? '(nothing)'}` +
+          (got.length !== want.length ? ` (${got.length} emitted in all)` : ''),
+      );
+  }
+  found(
+    'wrong-aggregate',
+    '{n} keys have an emitted aggregate that differs from the running aggregate of their input',
+    wrong,
+  );
+
+  // The store's final contents, from its changelog.
+  const store = new Map<string, string>();
+  for (const r of changelog.committed) {
+    const key = r.key ?? '';
+    if (r.value === null) store.delete(key);
+    else store.set(key, normalizeAggregate(r.value));
+  }
+  const mismatched: string[] = [];
+  for (const key of new Set([...expected.keys(), ...store.keys()])) {
+    const last = expected.get(key)?.at(-1);
+    const want = last ? JSON.stringify(last) : undefined;
+    const got = store.get(key);
+    if (want !== got)
+      mismatched.push(
+        `key ${key}: store holds ${got ?? '(nothing)'}, expected ${want ?? '(nothing)'}`,
+      );
+  }
+  found(
+    'store-mismatch',
+    `{n} keys of store ${storeName} (from ${changelog.topic}) differ from the aggregate of their input`,
+    mismatched,
+  );
+  return violations;
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+/** An aggregate as canonical JSON (fields in a fixed order), or the raw text if it is none. */
+function normalizeAggregate(text: string): string {
+  try {
+    const a = JSON.parse(text) as Partial<Aggregate>;
+    return JSON.stringify({ count: a.count, sum: a.sum, min: a.min, max: a.max });
+  } catch {
+    return text;
+  }
+}
