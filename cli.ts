@@ -13,6 +13,7 @@ import { chaosCommand } from './chaos/cli.ts';
 
 const USAGE = `usage: streamtx <command>
   run <app-module>   run one worker of a streams app (the module exports topology and options)
+  chaos ...          fault-inject a running app and verify exactly-once (streamtx chaos list)
   kafka ...   run a local Apache Kafka cluster (streamtx kafka help)`;
 
 async function main(argv: string[]): Promise<number> {

@@ -103,3 +103,25 @@ export {
   type RestoreListener,
 } from './runtime/streams-app.ts';
 export type { CommitEvent, RestoreEvent } from './runtime/stream-task.ts';
+
+export {
+  noopTelemetry,
+  setDefaultTelemetry,
+  getDefaultTelemetry,
+  type Telemetry,
+  type TaskTelemetry,
+  type TaskTelemetryInfo,
+  type OperationScope,
+  type Delivery,
+  type CommitScope,
+  type CommitResult,
+  type RestoreScope,
+  type LagSample,
+  type TransactionOutcome,
+} from './telemetry.ts';
+export {
+  openTelemetry,
+  Attr as TelemetryAttributes,
+  Metric as TelemetryMetrics,
+  type OpenTelemetryOptions,
+} from './telemetry/otel.ts';

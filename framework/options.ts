@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { StreamsConfigError } from './errors.ts';
+import { isTelemetry, type Telemetry } from './telemetry.ts';
 
 export type ProcessingGuarantee = 'exactly_once' | 'at_least_once';
 
@@ -61,6 +62,11 @@ export interface StreamsAppOptions {
   consumer?: ClientOverrides;
   /** Extra producer settings for the client adapter. @default {} */
   producer?: ClientOverrides;
+  /**
+   * Where the runtime's spans and metrics go, e.g. `openTelemetry()`.
+   * @default the process default (`setDefaultTelemetry`), which records nothing unless set
+   */
+  telemetry?: Telemetry;
 }
 
 /** Options with every default applied, validated and frozen: what the runtime reads. */
@@ -81,6 +87,8 @@ export interface CompiledStreamsAppOptions {
   readonly logLevel: LogLevel;
   readonly consumer: ClientOverrides;
   readonly producer: ClientOverrides;
+  /** Absent when not set: the runtime then uses the process default (`getDefaultTelemetry()`) when a task starts. */
+  readonly telemetry?: Telemetry;
 }
 
 const OPTION_NAMES: readonly (keyof StreamsAppOptions)[] = [
@@ -100,6 +108,7 @@ const OPTION_NAMES: readonly (keyof StreamsAppOptions)[] = [
   'logLevel',
   'consumer',
   'producer',
+  'telemetry',
 ];
 
 const OWNS = 'is owned by streamtx: exactly-once depends on it';
@@ -182,6 +191,7 @@ export function compileStreamsAppOptions(options: StreamsAppOptions): CompiledSt
     logLevel: oneOf(options, 'logLevel', ['none', 'error', 'warn', 'info', 'debug'], 'info'),
     consumer: compileOverrides(options, 'consumer'),
     producer: compileOverrides(options, 'producer'),
+    ...compileTelemetry(options.telemetry),
   };
 
   if (compiled.replicationFactor === 0) {
@@ -244,6 +254,17 @@ function compileDeserializationErrorHandler(handler: unknown): DeserializationEr
     throw new StreamsConfigError(`${field}.deadLetterTopic`, 'expected a non-empty topic name');
   }
   return Object.freeze({ deadLetterTopic: topic });
+}
+
+function compileTelemetry(telemetry: unknown): { telemetry?: Telemetry } {
+  if (telemetry === undefined) return {};
+  if (!isTelemetry(telemetry)) {
+    throw new StreamsConfigError(
+      'telemetry',
+      'expected a Telemetry (e.g. openTelemetry()) with task(), rebalanced() and observeLag()',
+    );
+  }
+  return { telemetry };
 }
 
 function compileOverrides(

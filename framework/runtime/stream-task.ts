@@ -16,7 +16,13 @@
  */
 import { join } from 'node:path';
 import { classify } from '../client/index.ts';
-import type { ConsumedRecord, Headers, ProducerRecord, TopicPartition } from '../client/index.ts';
+import type {
+  ConsumedRecord,
+  Headers,
+  ProducerRecord,
+  TopicPartition,
+  TopicPartitionOffset,
+} from '../client/index.ts';
 import { faultPoint } from './fault-injection.ts';
 import {
   DeserializationError,
@@ -40,6 +46,14 @@ import type {
 } from '../processor.ts';
 import type { SinkNode, SourceNode, Subtopology } from '../topology.ts';
 import { SerialQueue } from './serial-queue.ts';
+import {
+  getDefaultTelemetry,
+  type CommitScope,
+  type Delivery,
+  type OperationScope,
+  type TaskTelemetry,
+  type TransactionOutcome,
+} from '../telemetry.ts';
 import type { TaskOutput } from './task-output.ts';
 
 export type TaskState = 'CREATED' | 'INITIALIZING' | 'RUNNING' | 'CLOSED';
@@ -142,13 +156,27 @@ export class StreamTask {
   private commitRequested = false;
   /** Records processed and committed over the task's life. */
   committedRecords = 0;
+  private readonly telemetry: TaskTelemetry;
+  /** The record or punctuation being processed, when telemetry records it. */
+  private scope: OperationScope | undefined;
+  /** Output records of the open transaction whose delivery telemetry records. */
+  private deliveries: Delivery[] = [];
+  private transactionOpen = false;
 
   constructor(
     readonly id: string,
     readonly partition: number,
     private readonly subtopology: Subtopology,
     private readonly env: TaskEnvironment,
-  ) {}
+  ) {
+    const { applicationId } = env.options;
+    this.telemetry = (env.options.telemetry ?? getDefaultTelemetry()).task({
+      applicationId,
+      groupId: applicationId,
+      taskId: id,
+      partition,
+    });
+  }
 
   get state(): TaskState {
     return this.stateValue;
@@ -215,6 +243,8 @@ export class StreamTask {
       this.currentNode = '';
     });
     this.stateValue = 'RUNNING';
+    const from = [...this.positions].map(([tp, o]) => `${tp}@${o}`).join(', ');
+    this.env.log('info', `task ${this.id} running from ${from}`);
   }
 
   /** Processes a fetched batch of one source partition; records before the task's position are skipped. */
@@ -226,7 +256,16 @@ export class StreamTask {
         const next = this.positions.get(key);
         if (next === undefined || record.offset < next) continue;
         this.beginIfNeeded();
-        await this.processRecord(record);
+        this.scope = this.telemetry.process(record);
+        try {
+          await this.processRecord(record);
+          this.scope?.end();
+        } catch (err) {
+          this.scope?.end(err);
+          throw err;
+        } finally {
+          this.scope = undefined;
+        }
         this.positions.set(key, record.offset + 1n);
         this.uncommitted++;
         if (this.outboxSize >= this.env.options.maxBatchRecords) await this.flush();
@@ -259,6 +298,7 @@ export class StreamTask {
   /** Dirty close after a failure: aborts what can be aborted, keeps nothing. */
   async closeDirty(): Promise<void> {
     if (this.stateValue === 'CLOSED') return;
+    if (this.transactionOpen) this.transactionEnded(this.telemetry.commit(), 'aborted');
     await this.env.output.abort().catch(() => undefined);
     for (const store of this.stores.values()) {
       try {
@@ -306,7 +346,10 @@ export class StreamTask {
     }
     const total = Number(end - from);
     let restored = 0;
-    const progress = (done: boolean): void =>
+    const restoreScope = this.telemetry.restore(name, topic, total);
+    const progress = (done: boolean): void => {
+      if (done) restoreScope?.end(restored);
+      else restoreScope?.progress(restored);
       this.env.restoring?.({
         taskId: this.id,
         store: name,
@@ -315,16 +358,22 @@ export class StreamTask {
         done,
         ...(rebuildReason ? { rebuildReason } : {}),
       });
+    };
     progress(false);
     if (from < end) {
-      for await (const batch of this.env.readChangelog(topic, this.partition, from, end)) {
-        if (batch.length === 0) continue;
-        store.restoreBatch?.(
-          batch.map((r) => ({ key: r.key ?? Buffer.alloc(0), value: r.value })),
-          batch[batch.length - 1]!.offset + 1n,
-        );
-        restored += batch.length;
-        progress(false);
+      try {
+        for await (const batch of this.env.readChangelog(topic, this.partition, from, end)) {
+          if (batch.length === 0) continue;
+          store.restoreBatch?.(
+            batch.map((r) => ({ key: r.key ?? Buffer.alloc(0), value: r.value })),
+            batch[batch.length - 1]!.offset + 1n,
+          );
+          restored += batch.length;
+          progress(false);
+        }
+      } catch (err) {
+        restoreScope?.end(restored, err);
+        throw err;
       }
     }
     this.restoredRecords.set(name, restored);
@@ -482,6 +531,8 @@ export class StreamTask {
 
   /** Buffers an output record; a full outbox is flushed inside the open transaction. */
   private async enqueue(topic: string, record: ProducerRecord): Promise<void> {
+    const delivery = this.scope?.send(topic, record);
+    if (delivery) this.deliveries.push(delivery);
     this.push(topic, record);
     if (this.outboxSize >= this.env.options.maxBatchRecords) await this.flush();
   }
@@ -499,7 +550,7 @@ export class StreamTask {
     this.outboxSize = 0;
     for (const [topic, records] of batches) {
       try {
-        const landed = await this.env.output.send(topic, records);
+        const landed = await this.telemetry.sending(() => this.env.output.send(topic, records));
         const store = this.storeOfChangelog(topic);
         if (store !== undefined) {
           for (const m of landed)
@@ -509,6 +560,7 @@ export class StreamTask {
       } catch (err) {
         // Classified here, so a processor awaiting forward() cannot turn a
         // fenced or failed send into a processor error.
+        this.telemetry.sendFailed(topic, err);
         throw this.classifyFailure(err);
       }
     }
@@ -524,6 +576,7 @@ export class StreamTask {
       this.env.output.begin();
       for (const store of this.stores.values()) store.beginTransaction?.();
       this.transactionStartedAt = this.env.now();
+      this.transactionOpen = true;
     }
   }
 
@@ -533,18 +586,24 @@ export class StreamTask {
       return;
     }
     const started = performance.now();
-    await this.flush();
-    const offsets = [...this.positions].map(([key, offset]) => {
-      const at = key.lastIndexOf(':');
-      return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)), offset };
-    });
-    await this.env.output.commit(offsets);
-    // Only now is the local state allowed to move: SQLite holds committed state only.
-    faultPoint('after-kafka-commit-before-store-commit');
-    for (const [name, store] of this.stores) {
-      if (store.commitTransaction) store.commitTransaction(this.changelogNext.get(name));
-      else await store.flush?.();
+    const scope = this.telemetry.commit();
+    let outcome: TransactionOutcome | undefined;
+    try {
+      await this.flush();
+      await this.env.output.commit(this.offsetsToCommit());
+      outcome = 'committed';
+      // Only now is the local state allowed to move: SQLite holds committed state only.
+      faultPoint('after-kafka-commit-before-store-commit');
+      for (const [name, store] of this.stores) {
+        if (store.commitTransaction) store.commitTransaction(this.changelogNext.get(name));
+        else await store.flush?.();
+      }
+    } catch (err) {
+      const error = this.classifyFailure(err);
+      this.transactionEnded(scope, outcome ?? outcomeOf(error), error);
+      throw error;
     }
+    this.transactionEnded(scope, outcome);
     this.changelogNext.clear();
     this.committedRecords += this.uncommitted;
     this.env.committed?.({
@@ -554,6 +613,31 @@ export class StreamTask {
     });
     this.uncommitted = 0;
     this.commitRequested = false;
+  }
+
+  private offsetsToCommit(): TopicPartitionOffset[] {
+    return [...this.positions].map(([key, offset]) => {
+      const at = key.lastIndexOf(':');
+      return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)), offset };
+    });
+  }
+
+  /** Tells telemetry how the transaction ended: its commit span and its records' deliveries. */
+  private transactionEnded(
+    scope: CommitScope | undefined,
+    outcome: TransactionOutcome,
+    error?: unknown,
+  ): void {
+    this.transactionOpen = false;
+    scope?.end({
+      outcome,
+      records: this.uncommitted,
+      offsets: scope ? this.offsetsToCommit() : [],
+      ...(error === undefined ? {} : { error }),
+    });
+    if (this.deliveries.length === 0) return;
+    for (const delivery of this.deliveries) delivery.end(outcome, error);
+    this.deliveries = [];
   }
 
   // --- punctuation ---
@@ -605,12 +689,17 @@ export class StreamTask {
         headers: {},
       };
       this.currentNode = s.node;
+      const savedScope = this.scope;
+      this.scope = this.telemetry.punctuate(s.node, type, now);
       try {
         await s.callback(now);
+        this.scope?.end();
       } catch (err) {
+        this.scope?.end(err);
         if (err instanceof StreamsError) throw err;
         throw new ProcessorError(s.node, err, { taskId: this.id });
       } finally {
+        this.scope = savedScope;
         this.current = saved;
         this.currentNode = '';
       }
@@ -688,6 +777,8 @@ export class StreamTask {
       await work();
     } catch (err) {
       const error = this.classifyFailure(err);
+      if (this.transactionOpen)
+        this.transactionEnded(this.telemetry.commit(), outcomeOf(error), error);
       await this.closeDirty();
       throw error;
     }
@@ -740,6 +831,11 @@ export class StreamTask {
       throw new Error(`task ${this.id}: cannot go from ${this.stateValue} to ${to}`);
     this.stateValue = to;
   }
+}
+
+/** A fenced task's transaction was aborted by its new owner's InitProducerId; any other failure aborts it. */
+function outcomeOf(error: StreamsError): TransactionOutcome {
+  return error instanceof TaskMigratedError ? 'fenced' : 'aborted';
 }
 
 function toRecordHeaders(headers: ConsumedRecord['headers']): RecordHeaders {

@@ -47,6 +47,7 @@ import {
   type CommitEvent,
   type RestoreEvent,
 } from './stream-task.ts';
+import { getDefaultTelemetry, type LagSample, type Telemetry } from '../telemetry.ts';
 import { AtLeastOnceTaskOutput, TransactionalTaskOutput, type TaskOutput } from './task-output.ts';
 
 export type StreamsAppState =
@@ -94,10 +95,13 @@ export class StreamsApp {
   private timer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
   private fatal: StreamsError | undefined;
+  private readonly telemetry: Telemetry;
+  private stopLagObservation: (() => void) | undefined;
 
   constructor(topology: Topology, options: StreamsAppOptions) {
     this.options = compileStreamsAppOptions(options);
     this.topology = topology.build();
+    this.telemetry = this.options.telemetry ?? getDefaultTelemetry();
   }
 
   get state(): StreamsAppState {
@@ -217,6 +221,7 @@ export class StreamsApp {
     });
     await consumer.subscribe(sourceTopics);
     await consumer.run((batch) => this.onBatch(batch));
+    this.stopLagObservation = this.telemetry.observeLag(o.applicationId, () => this.lag());
     this.timer = setInterval(
       () => this.tick(),
       Math.max(10, Math.min(100, Math.floor(o.commitIntervalMs / 2))),
@@ -285,11 +290,14 @@ export class StreamsApp {
   // --- rebalances ---
 
   private onRebalancing(): void {
+    this.telemetry.rebalanced(this.options.applicationId);
     if (this.stateValue === 'RUNNING') this.setState('REBALANCING');
     // Commit what is open before the tasks may move; a task that moved anyway
     // is fenced by its new owner and aborts, which loses nothing.
     for (const task of this.tasks.values())
-      void task.queue.run(() => task.commit()).catch((err: unknown) => this.onTaskError(task, err));
+      void this.runOn(task, 'commit', () => task.commit()).catch((err: unknown) =>
+        this.onTaskError(task, err),
+      );
   }
 
   private onAssignment(assignment: Record<string, number[]>): void {
@@ -301,14 +309,13 @@ export class StreamsApp {
       for (const p of partitions) now.add(taskIdOf(subtopology.id, p));
     }
     this.assigned = now;
+    this.log('info', `assigned tasks: ${[...now].sort().join(', ') || 'none'}`);
     for (const [id, task] of this.tasks) {
       if (!now.has(id)) {
         this.tasks.delete(id);
-        void task.queue
-          .run(() => task.close())
-          .catch((err: unknown) =>
-            this.log('warn', `closing revoked task ${id}: ${messageOf(err)}`),
-          );
+        void this.runOn(task, 'close', () => task.close()).catch((err: unknown) =>
+          this.log('warn', `closing revoked task ${id}: ${messageOf(err)}`),
+        );
       }
     }
     for (const id of this.retries.keys()) if (!now.has(id)) this.retries.delete(id);
@@ -361,15 +368,13 @@ export class StreamsApp {
     });
     this.tasks.set(id, task);
     this.retries.delete(id);
-    void task.queue
-      .run(() => task.init())
-      .then(
-        () => {
-          this.failures.delete(id);
-          this.updateRunningState();
-        },
-        (err: unknown) => this.onTaskError(task, err),
-      );
+    void this.runOn(task, 'init', () => task.init()).then(
+      () => {
+        this.failures.delete(id);
+        this.updateRunningState();
+      },
+      (err: unknown) => this.onTaskError(task, err),
+    );
   }
 
   private outputFor(taskId: string): TaskOutput {
@@ -403,6 +408,26 @@ export class StreamsApp {
     return result;
   }
 
+  /** Consumer lag of the partitions this worker owns: last stable offset − committed offset. */
+  private async lag(): Promise<LagSample[]> {
+    const admin = this.client?.admin;
+    if (!admin || this.closing) return [];
+    const owned = [...this.assigned].flatMap((id) => this.specPartitions(id));
+    const samples: LagSample[] = [];
+    for (const topic of new Set(owned.map((p) => p.topic))) {
+      const [end, committed] = await Promise.all([
+        admin.endOffsets(topic, 'read_committed'),
+        admin.committedOffsets(this.options.applicationId, topic),
+      ]);
+      for (const { partition } of owned.filter((p) => p.topic === topic)) {
+        const last = end.get(partition) ?? 0n;
+        const lag = last - (committed.get(partition) ?? 0n);
+        samples.push({ topic, partition, lag: Number(lag > 0n ? lag : 0n) });
+      }
+    }
+    return samples;
+  }
+
   // --- processing ---
 
   private async onBatch(batch: ConsumedBatch): Promise<void> {
@@ -419,8 +444,8 @@ export class StreamsApp {
       this.options.heartbeatIntervalMs,
     );
     try {
-      await task.queue.run(() => task.process(batch.records));
-      if (task.commitDue(Date.now())) await task.queue.run(() => task.commit());
+      await this.runOn(task, 'process', () => task.process(batch.records));
+      if (task.commitDue(Date.now())) await this.runOn(task, 'commit', () => task.commit());
     } catch (err) {
       this.onTaskError(task, err);
     } finally {
@@ -428,16 +453,37 @@ export class StreamsApp {
     }
   }
 
+  /**
+   * Runs a job on the task's queue, but never waits on it for ever: a job
+   * stuck on a dead broker past the limit fails the task (rebuilt with a new
+   * producer, which fences whatever the stuck one might still do), so the
+   * consumer loop that awaits it moves on.
+   */
+  private runOn<T>(task: StreamTask, what: string, job: () => Promise<T>): Promise<T> {
+    const limitMs = Math.max(30_000, 2 * this.options.transactionTimeoutMs);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new TaskCorruptedError(`Task ${task.id}: ${what} did not finish within ${limitMs} ms`, {
+              taskId: task.id,
+            }),
+          ),
+        limitMs,
+      );
+    });
+    return Promise.race([task.queue.run(job), timeout]).finally(() => clearTimeout(timer));
+  }
+
   private tick(): void {
     const now = Date.now();
     for (const task of this.tasks.values()) {
       if (task.state !== 'RUNNING' || task.queue.size > 0) continue;
-      void task.queue
-        .run(async () => {
-          await task.punctuateWallClock(now);
-          if (task.commitDue(Date.now())) await task.commit();
-        })
-        .catch((err: unknown) => this.onTaskError(task, err));
+      void this.runOn(task, 'punctuate and commit', async () => {
+        await task.punctuateWallClock(now);
+        if (task.commitDue(Date.now())) await task.commit();
+      }).catch((err: unknown) => this.onTaskError(task, err));
     }
     for (const [id, retry] of this.retries) {
       if (now >= retry.notBefore && this.assigned.has(id) && !this.tasks.has(id)) {
@@ -504,15 +550,16 @@ export class StreamsApp {
     if (this.stateValue === 'NOT_RUNNING' || this.stateValue === 'ERROR') return;
     if (via === 'PENDING_SHUTDOWN') this.setState('PENDING_SHUTDOWN');
     if (this.timer) clearInterval(this.timer);
+    this.stopLagObservation?.();
     const tasks = [...this.tasks.values()];
     this.tasks.clear();
     this.consumer?.pause(tasks.flatMap((t) => t.partitions));
     // Commit before leaving the group, so the next owner starts after our last record.
     await Promise.all(
       tasks.map((t) =>
-        t.queue
-          .run(() => t.close())
-          .catch((err: unknown) => this.log('warn', `closing task ${t.id}: ${messageOf(err)}`)),
+        this.runOn(t, 'close', () => t.close()).catch((err: unknown) =>
+          this.log('warn', `closing task ${t.id}: ${messageOf(err)}`),
+        ),
       ),
     );
     await this.consumer?.close().catch(() => undefined);
