@@ -5,8 +5,9 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KafkaCluster } from '../../testkit/index.ts';
 import {
   SCENARIOS,
@@ -28,6 +29,12 @@ const brief: Omit<ChaosOptions, 'scenario'> = {
   drainTimeoutMs: 90_000,
 };
 
+// Runs made by this file put their directories in a private TMPDIR, so the
+// leftover check sees only them, not another chaos run on the same machine.
+const privateTmp = mkdtempSync(join(tmpdir(), 'chaos-test-tmp-'));
+process.env.TMPDIR = privateTmp;
+t.teardown(() => rmSync(privateTmp, { recursive: true, force: true }));
+
 /** Worker processes of the chaos app still alive, and chaos run directories still present. */
 function leftovers(): { workers: string[]; dirs: string[] } {
   const workers = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
@@ -38,8 +45,8 @@ function leftovers(): { workers: string[]; dirs: string[] } {
 }
 
 t.test('chaos scenarios on a shared 3-broker cluster', async (t) => {
-  // One retry: testkit's random cluster id can start with '-', which
-  // kafka-storage then parses as an option (1 start in 64 fails that way).
+  // One retry of a failed start, so a broker that fails to start on a
+  // loaded machine does not fail every scenario.
   const cluster = await KafkaCluster.start({ brokers: 3 }).catch(() =>
     KafkaCluster.start({ brokers: 3 }),
   );
