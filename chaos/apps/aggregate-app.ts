@@ -1,5 +1,4 @@
-// The chaos harness's default app (a copy of test/support/apps/aggregate-app.ts,
-// so chaos does not depend on the tests): for each input record
+// The chaos harness's default app, also used by the state tests: for each input record
 // (key, integer value) it echoes the value to ECHO and emits the key's running
 // count/sum/min/max to AGGREGATES, keeping them in the logged store
 // `aggregates`. FAIL_ON=<value> throws after the store write for that value.

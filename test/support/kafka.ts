@@ -28,10 +28,11 @@ export async function transactionalProducer(
       try {
         await producer.connect();
         return producer;
-      } catch (err) {
+      } catch {
+        // A moved coordinator still loading, or a seed broker that is paused
+        // ('Broker not connected'): try again until the deadline.
         await producer.disconnect().catch(() => undefined);
-        if ((err as { cause?: { retriable?: boolean } }).cause?.retriable) return false;
-        throw err;
+        return false;
       }
     },
     { timeoutMs: 60_000, what: `a transactional producer for ${transactionalId}` },

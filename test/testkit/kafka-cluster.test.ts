@@ -2,7 +2,7 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import {
   KafkaCluster,
   javaStringHashCode,
@@ -11,6 +11,7 @@ import {
 } from '../../testkit/index.ts';
 import { alive, clusterFor } from '../support/cluster.ts';
 import { childEnv, uniqueName } from '../support/ids.ts';
+import { transactionalProducer } from '../support/kafka.ts';
 
 t.test('Java String.hashCode and the transaction-state partition match the JVM', async (t) => {
   // Values printed by jshell.
@@ -173,6 +174,9 @@ t.test('a 3-broker cluster', async (t) => {
     await cluster.createTopic(topic, { partitions: 1, replicationFactor: 3 });
     const leader = await cluster.leaderOf(topic, 0);
     cluster.pause(leader);
+    t.teardown(() => {
+      if (cluster.brokerState(leader) === 'paused') cluster.resume(leader); // later tests need it back
+    });
     t.equal(cluster.brokerState(leader), 'paused');
     t.ok(alive(cluster.pid(leader)!), 'a paused broker is stopped, not dead');
     // The controller fences a broker that stops heartbeating and moves its leadership.
@@ -244,30 +248,6 @@ t.test('when the owning process dies, its brokers and directory go with it', asy
   });
   t.pass('no broker process or directory outlived its owner');
 });
-
-async function transactionalProducer(kafka: Kafka, transactionalId: string): Promise<Producer> {
-  // InitProducerId is retried while a coordinator that just moved loads its
-  // state (COORDINATOR_LOAD_IN_PROGRESS can outlast kafkajs's own retries).
-  return waitFor(
-    async () => {
-      const producer = kafka.producer({
-        transactionalId,
-        idempotent: true,
-        maxInFlightRequests: 1,
-      });
-      try {
-        await producer.connect();
-        return producer;
-      } catch (err) {
-        await producer.disconnect().catch(() => undefined);
-        if ((err as { retriable?: boolean; cause?: { retriable?: boolean } }).cause?.retriable)
-          return false;
-        throw err;
-      }
-    },
-    { timeoutMs: 60_000, what: `a transactional producer for ${transactionalId}` },
-  );
-}
 
 /**
  * Everything a read_committed reader sees on a topic: first commits an end

@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor, type KafkaCluster } from '../../../testkit/index.ts';
-import type { Aggregate } from '../../support/apps/aggregate-app.ts';
+import type { Aggregate } from '../../../chaos/apps/aggregate-app.ts';
 import { clusterFor } from '../../support/cluster.ts';
 import { uniqueName } from '../../support/ids.ts';
 import { backgroundLoad, produceSequence, readCommitted, testClient } from '../../support/kafka.ts';
 import { workerPool, type Worker } from '../../support/workers.ts';
 
-const app = fileURLToPath(new URL('../../support/apps/aggregate-app.ts', import.meta.url));
+const app = fileURLToPath(new URL('../../../chaos/apps/aggregate-app.ts', import.meta.url));
 const PARTITIONS = 4;
 
 t.test('logged stores on a real cluster', async (t) => {
