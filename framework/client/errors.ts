@@ -86,6 +86,10 @@ export class ProducerFencedError extends ClientError {
  * "Unknown error code N"; `classify` recovers N from the message.
  */
 const CODES: ReadonlyMap<number, { type: string; kind: ClientErrorKind }> = new Map([
+  // The broker failed on its side (seen on EndTxn under broker churn): not a
+  // verdict on us. The task is rebuilt, which re-fences and settles the
+  // transaction; during a commit it is ambiguous (see downgrade).
+  [-1, { type: 'UNKNOWN_SERVER_ERROR', kind: 'retriable' }],
   // Fenced: a newer producer epoch exists, or the broker lost our producer
   // state. Kafka Streams maps ProducerFenced, InvalidProducerEpoch,
   // UnknownProducerId and OutOfOrderSequence to TaskMigratedException.

@@ -151,16 +151,20 @@ export class KafkajsGroupConsumer implements GroupConsumer {
     }
   }
 
+  // While kafkajs restarts a crashed consumer it has no consumer group and
+  // throws "Consumer group was not initialized". Nothing is fetched then
+  // anyway, and the rejoin that follows delivers a new assignment, which the
+  // runtime answers with fresh pauses and seeks: drop the call, never crash.
   pause(partitions: TopicPartition[]): void {
-    this.#consumer.pause(groupByTopic(partitions));
+    whileRunning(() => this.#consumer.pause(groupByTopic(partitions)));
   }
 
   resume(partitions: TopicPartition[]): void {
-    this.#consumer.resume(groupByTopic(partitions));
+    whileRunning(() => this.#consumer.resume(groupByTopic(partitions)));
   }
 
   seek(topic: string, partition: number, offset: bigint): void {
-    this.#consumer.seek({ topic, partition, offset: offset.toString() });
+    whileRunning(() => this.#consumer.seek({ topic, partition, offset: offset.toString() }));
   }
 
   async commitOffsets(offsets: TopicPartitionOffset[]): Promise<void> {
@@ -171,6 +175,15 @@ export class KafkajsGroupConsumer implements GroupConsumer {
 
   async close(): Promise<void> {
     await this.#consumer.disconnect();
+  }
+}
+
+function whileRunning(call: () => void): void {
+  try {
+    call();
+  } catch (err) {
+    if (!(err instanceof Error && /not initialized|must be called first/.test(err.message)))
+      throw err;
   }
 }
 
