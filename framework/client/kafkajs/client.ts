@@ -22,6 +22,7 @@ import { Batch, ISOLATION, createInternalCluster } from './internals.ts';
 import type { InternalCluster } from './internals.ts';
 import { createLogCreator, defaultLogger, kafkajsLogLevel } from './logging.ts';
 import { KafkajsPlainProducer, KafkajsTransactionalProducer } from './producer.ts';
+import { PartitionCounts } from './partitioned-send.ts';
 
 const { Kafka: KafkaCtor } = kafkajs;
 
@@ -246,6 +247,11 @@ export class KafkajsClient implements KafkaClient {
   readonly #options: KafkaClientOptions;
   readonly #admin: KafkajsAdmin;
   readonly #closeables = new Set<{ close(): Promise<void> }>();
+  readonly #partitionCounts = new PartitionCounts(async (topic) => {
+    const count = (await this.#admin.partitionCounts([topic])).get(topic);
+    if (count === undefined) throw new ClientError(`no metadata for topic ${topic}`, 'retriable');
+    return count;
+  });
 
   constructor(options: KafkaClientOptions) {
     this.#options = options;
@@ -281,6 +287,7 @@ export class KafkajsClient implements KafkaClient {
         kafkaConfig: this.#kafkaConfig(),
         logLevel: this.#options.logLevel ?? 'error',
         logger: this.#options.logger ?? defaultLogger,
+        partitionCount: (topic) => this.#partitionCounts.get(topic),
       },
       options,
     );
@@ -289,7 +296,9 @@ export class KafkajsClient implements KafkaClient {
   }
 
   producer(): PlainProducer {
-    const producer = new KafkajsPlainProducer(this.#kafka);
+    const producer = new KafkajsPlainProducer(this.#kafka, (topic) =>
+      this.#partitionCounts.get(topic),
+    );
     this.#closeables.add(producer);
     return producer;
   }

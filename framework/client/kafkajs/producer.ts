@@ -38,6 +38,7 @@ import type {
 } from '../types.ts';
 import { enableFastConcurrentTransactionsRetry } from './internals.ts';
 import { createLogCreator, kafkajsLogLevel } from './logging.ts';
+import { PartitionedSender, type KafkaMessage } from './partitioned-send.ts';
 
 const { Kafka: KafkaCtor, Partitioners } = kafkajs;
 
@@ -52,6 +53,8 @@ export interface KafkajsProducerSettings {
   kafkaConfig: Omit<KafkaConfig, 'logCreator' | 'logLevel'>;
   logLevel: ClientLogLevel;
   logger: (entry: ClientLogEntry) => void;
+  /** Partition count of a topic, for assigning partitions before sending (partitioned-send.ts). */
+  partitionCount: (topic: string) => Promise<number>;
 }
 
 /** A failure of a transactional producer call; `kind` says what to do (errors.ts). */
@@ -88,6 +91,7 @@ export class KafkajsTransactionalProducer implements TransactionalProducer {
   #pendingInitTransaction = false;
   #sendsInFlight = 0;
   #abortCause: unknown;
+  readonly #sender: PartitionedSender;
 
   constructor(
     transactionalId: string,
@@ -96,6 +100,7 @@ export class KafkajsTransactionalProducer implements TransactionalProducer {
   ) {
     this.transactionalId = transactionalId;
     this.#settings = settings;
+    this.#sender = new PartitionedSender(settings.partitionCount);
     this.#options = { ...options, transactionTimeoutMs: options.transactionTimeoutMs ?? 60_000 };
     this.#machine = new TransactionStateMachine((from, to) =>
       this.#options.observer?.stateChange?.({ transactionalId, from, to }),
@@ -158,11 +163,9 @@ export class KafkajsTransactionalProducer implements TransactionalProducer {
     this.#sendsInFlight++;
     try {
       const tx = await this.#activeTransaction();
-      const result = await tx.send({
-        topic,
-        acks: -1,
-        messages: toKafkaMessages(records),
-      });
+      const result = await this.#sender.send(topic, toKafkaMessages(records), (messages) =>
+        tx.send({ topic, acks: -1, messages }),
+      );
       return fromKafkaMetadata(result);
     } catch (e) {
       throw this.#failInTransaction('send', e);
@@ -339,14 +342,6 @@ export class KafkajsTransactionalProducer implements TransactionalProducer {
   }
 }
 
-type KafkaMessage = {
-  key?: Buffer | string | null;
-  value: Buffer | string | null;
-  partition?: number;
-  headers?: Record<string, Buffer | string>;
-  timestamp?: string;
-};
-
 function toKafkaMessages(records: ProducerRecord[]): KafkaMessage[] {
   return records.map((r) => {
     const m: KafkaMessage = { value: r.value };
@@ -370,8 +365,10 @@ function fromKafkaMetadata(result: KafkaRecordMetadata[]): RecordMetadata[] {
 export class KafkajsPlainProducer implements PlainProducer {
   readonly #producer: Producer;
   #connected: Promise<void> | undefined;
+  readonly #sender: PartitionedSender;
 
-  constructor(kafka: Kafka) {
+  constructor(kafka: Kafka, partitionCount: (topic: string) => Promise<number>) {
+    this.#sender = new PartitionedSender(partitionCount);
     this.#producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
@@ -389,7 +386,9 @@ export class KafkajsPlainProducer implements PlainProducer {
         throw err;
       });
       return fromKafkaMetadata(
-        await this.#producer.send({ topic, acks: -1, messages: toKafkaMessages(records) }),
+        await this.#sender.send(topic, toKafkaMessages(records), (messages) =>
+          this.#producer.send({ topic, acks: -1, messages }),
+        ),
       );
     } catch (e) {
       const c = classify(e, 'send');

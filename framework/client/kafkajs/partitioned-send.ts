@@ -1,0 +1,147 @@
+/**
+ * One kafkajs send per partition.
+ *
+ * kafkajs 2.2.4 can write records twice, or drop them while reporting
+ * success, when one `send` spans partitions led by different brokers and one
+ * broker fails (producer/sendMessages.js). It sends one request per leader
+ * at once and remembers the answers per broker object; the first failure
+ * rejects the whole send while the other requests may still be in flight,
+ * and the retry then
+ * - re-sends to a broker whose request was still in flight (or whose broker
+ *   object was replaced by a reconnect): that request already took its
+ *   sequence numbers, so the copy gets new ones and the broker appends it —
+ *   a duplicate, inside the transaction it then commits;
+ * - skips a broker that already answered, even if a partition of the failed
+ *   broker has just moved to it: those records are never sent, and the send
+ *   resolves.
+ * Seen in a chaos run: a broker SIGKILLed under an idempotent producer left
+ * 108 duplicated input records and no failed send.
+ *
+ * With a single partition per send there is only ever one request in
+ * flight: a failure rolls back its sequence numbers before the retry, so a
+ * retry of a batch the broker did append is recognised as a duplicate and
+ * not appended again (KIP-98). So the adapter assigns partitions itself —
+ * with kafkajs's own murmur2 partitioner for keyed records, identical to the
+ * Java client's, and one partition per send for records without a key, as
+ * the Java client's sticky partitioner does — and sends each partition's
+ * records separately, the partitions concurrently.
+ */
+import kafkajs from 'kafkajs';
+import type { PartitionerArgs, RecordMetadata as KafkaRecordMetadata } from 'kafkajs';
+
+const { Partitioners } = kafkajs;
+
+export interface KafkaMessage {
+  key?: Buffer | string | null;
+  value: Buffer | string | null;
+  partition?: number;
+  headers?: Record<string, Buffer | string>;
+  timestamp?: string;
+}
+
+/** Partition counts by topic, as the Java client's metadata: re-read after `maxAgeMs`. */
+export class PartitionCounts {
+  readonly #counts = new Map<string, { count: Promise<number>; at: number }>();
+
+  constructor(
+    private readonly fetch: (topic: string) => Promise<number>,
+    /** Java client's metadata.max.age.ms. */
+    private readonly maxAgeMs = 300_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get(topic: string): Promise<number> {
+    const cached = this.#counts.get(topic);
+    if (cached && this.now() - cached.at < this.maxAgeMs) return cached.count;
+    const count = this.fetch(topic);
+    const entry = { count, at: this.now() };
+    this.#counts.set(topic, entry);
+    // A failed lookup is not remembered: the next send asks again.
+    count.catch(() => {
+      if (this.#counts.get(topic) === entry) this.#counts.delete(topic);
+    });
+    return count;
+  }
+}
+
+export class PartitionedSender {
+  readonly #partitioner = Partitioners.DefaultPartitioner();
+  /** Next partition for records without a key, per topic. */
+  readonly #sticky = new Map<string, number>();
+
+  constructor(private readonly partitionCount: (topic: string) => Promise<number>) {}
+
+  /**
+   * Groups `messages` by partition, keeping their order within each, and
+   * sends each group with its own `sendOne` call. Resolves with every
+   * partition's metadata once all are acknowledged; rejects with the first
+   * failure after every group settled, so no send is left running.
+   */
+  async send(
+    topic: string,
+    messages: KafkaMessage[],
+    sendOne: (messages: KafkaMessage[]) => Promise<KafkaRecordMetadata[]>,
+  ): Promise<KafkaRecordMetadata[]> {
+    const groups = await this.group(topic, messages);
+    if (groups.size <= 1) return sendOne([...groups.values()][0] ?? []);
+    const results = await Promise.allSettled([...groups.values()].map((group) => sendOne(group)));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+  }
+
+  private async group(
+    topic: string,
+    messages: KafkaMessage[],
+  ): Promise<Map<number, KafkaMessage[]>> {
+    const groups = new Map<number, KafkaMessage[]>();
+    let count: number | undefined;
+    let unkeyed: number | undefined;
+    for (const message of messages) {
+      let partition = message.partition;
+      if (partition === undefined) {
+        count ??= await this.partitionCount(topic);
+        if (message.key === null || message.key === undefined) {
+          unkeyed ??= this.nextStickyPartition(topic, count);
+          partition = unkeyed;
+        } else {
+          partition = this.#partitioner({
+            topic,
+            partitionMetadata: syntheticMetadata(count),
+            message,
+          } as PartitionerArgs);
+        }
+      }
+      const group = groups.get(partition);
+      const placed = { ...message, partition };
+      if (group) group.push(placed);
+      else groups.set(partition, [placed]);
+    }
+    return groups;
+  }
+
+  private nextStickyPartition(topic: string, count: number): number {
+    const next = this.#sticky.get(topic) ?? Math.floor(Math.random() * count);
+    this.#sticky.set(topic, (next + 1) % count);
+    return next % count;
+  }
+}
+
+const metadataByCount = new Map<number, PartitionerArgs['partitionMetadata']>();
+
+/** The partitioner reads only the partition count (and leaders, for keyless records we never give it). */
+function syntheticMetadata(count: number): PartitionerArgs['partitionMetadata'] {
+  let metadata = metadataByCount.get(count);
+  if (!metadata) {
+    metadata = Array.from({ length: count }, (_, partitionId) => ({
+      partitionErrorCode: 0,
+      partitionId,
+      leader: 0,
+      replicas: [0],
+      isr: [0],
+      offlineReplicas: [],
+    }));
+    metadataByCount.set(count, metadata);
+  }
+  return metadata;
+}
