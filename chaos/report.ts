@@ -42,6 +42,8 @@ export interface ChaosReport {
     workers: number;
     brokers: number;
     partitions: number;
+    /** Partitions per output role's topic. */
+    outputPartitions: Record<string, number>;
     keys: number;
     recordsPerSecond: number;
     faultIntervalMs: number;
@@ -61,6 +63,8 @@ export interface ChaosReport {
     abortedAttempted: number;
     /** Input records a read_committed reader sees: what the output is judged against. */
     committedInput: number;
+    /** Committed input records whose value an earlier one already has (the workload's producer wrote it twice). */
+    duplicatedInput: number;
     /** Input records only a read_uncommitted reader sees. */
     abortedInput: number;
     /** Sum of the app's committed input offsets at the end. */
@@ -96,8 +100,13 @@ export function formatReport(r: ChaosReport): string {
           ? 'INTERRUPTED: stopped before verification'
           : `ERROR: ${r.error ?? 'the run did not complete'}`;
   lines.push(`chaos ${r.scenario} (seed ${r.seed}): ${verdict}`);
+  const otherPartitions = Object.entries(r.config.outputPartitions ?? {})
+    .filter(([, n]) => n !== r.config.partitions)
+    .map(([role, n]) => `${role} ${n}`);
   lines.push(
-    `  ${r.config.workers} workers, ${r.config.brokers} brokers, ${r.config.partitions} partitions, ${r.config.keys} keys, ` +
+    `  ${r.config.workers} workers, ${r.config.brokers} brokers, ${r.config.partitions} partitions` +
+      (otherPartitions.length ? ` (${otherPartitions.join(', ')})` : '') +
+      `, ${r.config.keys} keys, ` +
       `${secs(r.config.durationMs)} of faults at ~${r.config.recordsPerSecond} records/s; wall time ${secs(r.wallMs)}`,
   );
   lines.push(
@@ -106,7 +115,9 @@ export function formatReport(r: ChaosReport): string {
   const rec = r.records;
   lines.push(
     `  records: ${rec.attempted} produced (${rec.acknowledged} acknowledged, ${rec.failedBatches} failed sends), ` +
-      `${rec.committedInput} in the input, ${rec.abortedInput} aborted input; ${rec.verified} verified`,
+      `${rec.committedInput} in the input` +
+      (rec.duplicatedInput ? ` (${rec.duplicatedInput} duplicated by the producer)` : '') +
+      `, ${rec.abortedInput} aborted input; ${rec.verified} verified`,
   );
   for (const [role, o] of Object.entries(rec.outputs))
     lines.push(

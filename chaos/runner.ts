@@ -17,6 +17,7 @@ import { injectFault, hold, type FaultContext, type FaultEvent } from './interna
 import { readTopic } from './internals/reader.ts';
 import { Rng, randomSeed } from './internals/rng.ts';
 import { OffsetSampler, recoveryTime } from './internals/sampler.ts';
+import { verifyWorkloadInput } from './internals/send-ledger.ts';
 import { RunWatchdog } from './internals/watchdog.ts';
 import { WorkerPool } from './internals/workers.ts';
 import { Workload, type WorkloadStats } from './internals/workload.ts';
@@ -45,8 +46,14 @@ import {
 export interface ChaosApp {
   /** Path of the app module. */
   module: string;
-  /** Output roles; the harness creates a topic per role (co-partitioned with the input). */
+  /** Output roles; the harness creates a topic per role (co-partitioned with the input unless `outputPartitions` says otherwise). */
   outputs: string[];
+  /**
+   * Partitions of some output roles' topics, as a number or from the
+   * input's partition count.
+   * @default the input's partition count, for every role
+   */
+  outputPartitions?: Record<string, number | ((inputPartitions: number) => number)>;
   /** Logged stores whose changelogs (`<APP_ID>-<store>-changelog`) the verifier reads. */
   stores: string[];
   /** Extra environment for every worker. */
@@ -58,6 +65,10 @@ export const aggregateApp: ChaosApp = {
   module: fileURLToPath(new URL('./apps/aggregate-app.ts', import.meta.url)),
   outputs: ['echo', 'aggregates'],
   stores: ['aggregates'],
+  // Not co-partitioned on purpose: a task's transaction then writes to
+  // aggregates partitions led by other brokers than its echo and changelog
+  // partitions, so a commit spans several partition leaders.
+  outputPartitions: { aggregates: (n) => n + 1 },
 };
 
 export interface ChaosOptions {
@@ -113,6 +124,8 @@ interface CompiledOptions {
   app: ChaosApp;
   verifier: Verifier;
   partitions: number;
+  /** Every output role's partition count. */
+  outputPartitions: Record<string, number>;
   keys: number;
   recordsPerSecond: number;
   faultIntervalMs: number;
@@ -135,15 +148,31 @@ export function compileChaosOptions(o: ChaosOptions): CompiledOptions {
   const workers = positiveInt('workers', o.workers ?? 3);
   if (workers < 2 && scenario.faults.includes('worker-pause'))
     throw new RangeError('ChaosOptions.workers must be ≥ 2 for worker pauses (zombies)');
+  const app = o.app ?? aggregateApp;
+  const partitions = positiveInt('partitions', o.partitions ?? 6);
+  const outputPartitions: Record<string, number> = {};
+  for (const role of app.outputs) {
+    const count = app.outputPartitions?.[role] ?? partitions;
+    outputPartitions[role] = positiveInt(
+      `app.outputPartitions.${role}`,
+      typeof count === 'number' ? count : count(partitions),
+    );
+  }
+  for (const role of Object.keys(app.outputPartitions ?? {}))
+    if (!app.outputs.includes(role))
+      throw new RangeError(
+        `ChaosOptions.app.outputPartitions names ${role}, which is no output role`,
+      );
   return {
     scenario,
     durationMs,
     workers,
     brokers: positiveInt('brokers', o.cluster ? o.cluster.brokerIds.length || 1 : (o.brokers ?? 3)),
     seed: positiveInt('seed', o.seed ?? randomSeed(), 0),
-    app: o.app ?? aggregateApp,
+    app,
     verifier: o.verifier ?? aggregateVerifier(),
-    partitions: positiveInt('partitions', o.partitions ?? 6),
+    partitions,
+    outputPartitions,
     keys: positiveInt('keys', o.keys ?? 64),
     recordsPerSecond: positiveInt('recordsPerSecond', o.recordsPerSecond ?? 300),
     faultIntervalMs: positiveInt('faultIntervalMs', o.faultIntervalMs ?? 10_000, 0),
@@ -276,8 +305,15 @@ class ChaosRun {
     this.checkAborted();
     await this.healBrokers();
     const replicationFactor = Math.min(3, o.brokers);
-    for (const topic of [this.names.input, ...Object.values(this.names.outputs)])
-      await this.cluster.createTopic(topic, { partitions: o.partitions, replicationFactor });
+    await this.cluster.createTopic(this.names.input, {
+      partitions: o.partitions,
+      replicationFactor,
+    });
+    for (const [role, topic] of Object.entries(this.names.outputs))
+      await this.cluster.createTopic(topic, {
+        partitions: o.outputPartitions[role] ?? o.partitions,
+        replicationFactor,
+      });
     // Changelogs too, as an operator would: workers starting together race
     // on creating them (one may list the topic before every broker knows it
     // and stop with "topic(s) do not exist"), and that start-up race is not
@@ -483,6 +519,9 @@ class ChaosRun {
     for (const store of this.o.app.stores)
       changelogs[store] = await read(`${this.names.appId}-${store}-changelog`, false);
     const data: VerificationData = { input: this.input!, outputs: this.outputs, changelogs };
+    // The harness's own producers first: the app is judged against the
+    // input as it is, so an input they got wrong is a streamtx bug apart.
+    this.violations.push(...verifyWorkloadInput(this.input!, this.workload!.ledger()));
     try {
       this.violations.push(...(await this.o.verifier.verify(data)));
     } catch (err) {
@@ -566,6 +605,8 @@ class ChaosRun {
       const committed = new Set(read.committed.map((r) => `${r.partition}@${r.offset}`));
       return read.uncommitted.filter((r) => !committed.has(`${r.partition}@${r.offset}`)).length;
     };
+    const duplicated = (read: TopicRead): number =>
+      read.committed.length - new Set(read.committed.map((r) => r.value)).size;
     const interrupted = this.options.signal?.aborted === true;
     const verdict = this.violations.length
       ? 'fail'
@@ -586,6 +627,7 @@ class ChaosRun {
         workers: o.workers,
         brokers: o.brokers,
         partitions: o.partitions,
+        outputPartitions: o.outputPartitions,
         keys: o.keys,
         recordsPerSecond: o.recordsPerSecond,
         faultIntervalMs: o.faultIntervalMs,
@@ -602,6 +644,7 @@ class ChaosRun {
         failedBatches: stats?.failedBatches ?? 0,
         abortedAttempted: stats?.abortedAttempted ?? 0,
         committedInput: this.input?.committed.length ?? 0,
+        duplicatedInput: this.input ? duplicated(this.input) : 0,
         abortedInput: this.input ? aborted(this.input) : 0,
         processedOffsets,
         verified: this.verified,

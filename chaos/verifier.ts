@@ -46,6 +46,9 @@ export type ViolationKind =
   | 'wrong-aggregate'
   | 'store-mismatch'
   | 'stalled'
+  | 'producer-duplicate'
+  | 'producer-loss'
+  | 'producer-aborted-visible'
   | 'harness';
 
 export interface Violation {
@@ -90,16 +93,20 @@ export interface AggregateVerifierOptions {
 }
 
 /**
- * The default app's invariants (chaos/apps/aggregate-app.ts):
- * - echo holds every committed input value exactly once (`loss`,
- *   `duplicate`), nothing else (`unexpected`), no value of an aborted input
- *   transaction (`aborted-read`), and each input partition's values in input
- *   order (`reorder`);
+ * The default app's invariants (chaos/apps/aggregate-app.ts), judged against
+ * the committed input as it is — a value the input holds twice must be
+ * echoed and aggregated twice:
+ * - per key, the echo holds each committed input value as often as the
+ *   input does (`loss`, `duplicate`), nothing else (`unexpected`), no value
+ *   of an aborted input transaction (`aborted-read`), in input order
+ *   (`reorder`); and each input partition's values in input order
+ *   (`reorder`, over the values whose counts agree);
  * - each key's emitted aggregates are exactly the running count/sum/min/max
  *   recomputed from the committed input, record by record (`wrong-aggregate`);
  * - the store's final contents — the changelog's last value per key — equal
  *   the aggregate of all the key's input (`store-mismatch`).
- * Input values must be unique (the workload's sequence numbers are).
+ * Whether the input itself is what the workload wrote is the harness's
+ * check (`producer-*` violations), not the verifier's.
  */
 export function aggregateVerifier(options: AggregateVerifierOptions = {}): Verifier {
   return {
@@ -137,79 +144,115 @@ export function verifyAggregateRun(
   if (!aggregates) return missingRead(`output '${aggregatesRole}'`);
   if (!changelog) return missingRead(`changelog of store '${storeName}'`);
 
-  // The input as committed, by value; values of aborted input transactions.
-  const input = new Map<string, { partition: number; offset: string; key: string | null }>();
-  const duplicatedInput: string[] = [];
+  // The input is judged as it is: should a value occur twice in it (the
+  // workload's producer wrote it twice; the harness reports that apart),
+  // the app reads both copies and must echo and aggregate both.
+  const inputByKey = new Map<string | null, ChaosRecord[]>();
+  const inputKeys = new Map<string, Set<string | null>>();
+  const inputPartitions = new Map<string, Set<number>>();
   for (const r of data.input.committed) {
     if (r.value === null) continue;
-    if (input.has(r.value)) duplicatedInput.push(r.value);
-    input.set(r.value, { partition: r.partition, offset: r.offset, key: r.key });
+    push(inputByKey, r.key, r);
+    addTo(inputKeys, r.value, r.key);
+    addTo(inputPartitions, r.value, r.partition);
   }
-  found(
-    'harness',
-    '{n} input values occur more than once: the workload must write unique values',
-    duplicatedInput,
-  );
   const abortedInput = new Set(
     abortedRecords(data.input).flatMap((r) => (r.value === null ? [] : [r.value])),
   );
+  const at = (topic: string, records: ChaosRecord[]): string =>
+    records.map((r) => `${topic}-${r.partition}@${r.offset}`).join(', ');
 
-  // Echo: exactly once, nothing foreign, no aborted data.
-  const seen = new Map<string, ChaosRecord[]>();
+  // Echo records that are no committed input value of their key.
+  const echoByKey = new Map<string | null, ChaosRecord[]>();
   const unexpected: string[] = [];
   const abortedRead: string[] = [];
   for (const r of echo.committed) {
-    const where = `${echo.topic}-${r.partition}@${r.offset}`;
-    const origin = r.value === null ? undefined : input.get(r.value);
-    if (r.value === null || !origin) {
+    const where = at(echo.topic, [r]);
+    const keys = r.value === null ? undefined : inputKeys.get(r.value);
+    if (r.value === null || !keys) {
       if (r.value !== null && abortedInput.has(r.value))
         abortedRead.push(
           `${where} ${r.key}=${r.value} was written by an aborted input transaction`,
         );
       else unexpected.push(`${where} ${r.key}=${r.value} is no committed input value`);
-      continue;
-    }
-    if (origin.key !== r.key)
-      unexpected.push(`${where} value ${r.value} has key ${r.key}, its input has ${origin.key}`);
-    push(seen, r.value, r);
+    } else if (!keys.has(r.key))
+      unexpected.push(
+        `${where} value ${r.value} has key ${r.key}, its input has ${[...keys].join(', ')}`,
+      );
+    else push(echoByKey, r.key, r);
   }
-  const duplicates = [...seen]
-    .filter(([, copies]) => copies.length > 1)
-    .map(
-      ([value, copies]) =>
-        `value ${value} ×${copies.length} at ${copies.map((c) => `${echo.topic}-${c.partition}@${c.offset}`).join(', ')}`,
-    );
-  const lost = [...input]
-    .filter(([value]) => !seen.has(value))
-    .map(
-      ([value, o]) =>
-        `${data.input.topic}-${o.partition}@${o.offset} ${o.key}=${value} is missing from ${echo.topic}`,
-    );
   found('aborted-read', '{n} echoed values come from aborted input transactions', abortedRead);
   found('unexpected', '{n} echoed records are not committed input', unexpected);
-  found('duplicate', '{n} input values are echoed more than once', duplicates);
-  found('loss', '{n} committed input values are missing from the echo', lost);
 
-  // Order: per input partition, the first copies of its values in the echo
-  // (read in echo partition, offset order) must follow the input's order.
+  // Per key: each value echoed exactly as often as the input holds it, and
+  // the key's values in input order. Values whose counts agree feed the
+  // per-partition order check below, so a loss or duplicate does not also
+  // show up as a reorder.
+  const duplicates: string[] = [];
+  const lost: string[] = [];
+  const keyReorders: string[] = [];
+  const agreed = new Map<string | null, Set<string>>();
+  for (const [key, inputs] of inputByKey) {
+    const echoes = echoByKey.get(key) ?? [];
+    const inputCopies = byValue(inputs);
+    const echoCopies = byValue(echoes);
+    const ok = new Set<string>();
+    for (const [value, copies] of inputCopies) {
+      const m = copies.length;
+      const echoed = echoCopies.get(value) ?? [];
+      const n = echoed.length;
+      if (n === m) ok.add(value);
+      else if (n > m)
+        duplicates.push(
+          `${at(echo.topic, echoed)} ${key}=${value} echoed ${n} times, input has ${m}`,
+        );
+      else if (n === 0)
+        lost.push(
+          `${at(data.input.topic, copies)} ${key}=${value} is missing from ${echo.topic}` +
+            (m > 1 ? ` (input has ${m})` : ''),
+        );
+      else
+        lost.push(
+          `${at(data.input.topic, copies)} ${key}=${value} echoed ${n} time${n === 1 ? '' : 's'}, input has ${m}`,
+        );
+    }
+    agreed.set(key, ok);
+    if (ok.size === inputCopies.size) {
+      const want = inputs.flatMap((r) => (r.value === null ? [] : [r.value]));
+      const got = echoes.map((r) => r.value!);
+      const i = firstDifference(want, got);
+      if (i >= 0)
+        keyReorders.push(
+          `key ${key}: echo position ${i} holds ${got[i]}, the input has ${want[i]} there (next inputs ${want.slice(i, i + 4).join(', ')}; echoed ${got.slice(i, i + 4).join(', ')})`,
+        );
+    }
+  }
+  found(
+    'duplicate',
+    '{n} input values are echoed more often than the input holds them',
+    duplicates,
+  );
+  found('loss', '{n} committed input values are echoed less often than the input holds them', lost);
+  found('reorder', "{n} keys' values are echoed out of input order", keyReorders);
+
+  // Per input partition: its values, where their counts agree, in the echo
+  // (read in echo partition, offset order) in input order. The echo has the
+  // input's partition count, so one input partition's values share one echo
+  // partition. Values input on several partitions are left out: their echo
+  // cannot be told apart.
+  const agrees = (r: ChaosRecord): boolean =>
+    r.value !== null &&
+    agreed.get(r.key)?.has(r.value) === true &&
+    inputPartitions.get(r.value)?.size === 1;
   const inputOrder = new Map<number, string[]>();
-  for (const r of data.input.committed) {
-    if (r.value === null) continue;
-    push(inputOrder, r.partition, r.value);
-  }
+  for (const r of data.input.committed) if (agrees(r)) push(inputOrder, r.partition, r.value!);
   const echoOrder = new Map<number, string[]>();
-  const firstCopy = new Set<string>();
-  for (const r of echo.committed) {
-    const origin = r.value === null ? undefined : input.get(r.value);
-    if (!origin || r.value === null || firstCopy.has(r.value)) continue;
-    firstCopy.add(r.value);
-    push(echoOrder, origin.partition, r.value);
-  }
+  for (const r of echo.committed)
+    if (agrees(r)) push(echoOrder, [...inputPartitions.get(r.value!)!][0]!, r.value!);
   const reordered: string[] = [];
-  for (const [partition, values] of inputOrder) {
-    const want = values.filter((v) => firstCopy.has(v));
+  for (const [partition, want] of inputOrder) {
     const got = echoOrder.get(partition) ?? [];
-    const i = want.findIndex((v, j) => got[j] !== v);
+    const i = firstDifference(want, got);
     if (i >= 0)
       reordered.push(
         `input partition ${partition}: echo position ${i} holds ${got[i]}, the input has ${want[i]} there (next inputs ${want.slice(i, i + 4).join(', ')}; echoed ${got.slice(i, i + 4).join(', ')})`,
@@ -290,6 +333,25 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);
+}
+
+function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const set = map.get(key);
+  if (set) set.add(value);
+  else map.set(key, new Set([value]));
+}
+
+/** Records by value, each value's in their order. */
+function byValue(records: ChaosRecord[]): Map<string, ChaosRecord[]> {
+  const map = new Map<string, ChaosRecord[]>();
+  for (const r of records) if (r.value !== null) push(map, r.value, r);
+  return map;
+}
+
+/** The first position where two sequences differ (also in length), or -1. */
+function firstDifference(a: string[], b: string[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) return i;
+  return -1;
 }
 
 /** An aggregate as canonical JSON (fields in a fixed order), or the raw text if it is none. */

@@ -8,12 +8,16 @@
  *
  * A second, transactional producer now and then writes a few records and
  * aborts: those values must never reach any output (Jepsen's aborted read).
+ *
+ * The ledger records what became of every value's send, so the harness can
+ * check the input itself against it (send-ledger.ts).
  */
 import type {
   KafkaClient,
   PlainProducer,
   TransactionalProducer,
 } from '../../framework/client/index.ts';
+import { SendLedger, type SendOutcome } from './send-ledger.ts';
 
 export interface WorkloadOptions {
   topic: string;
@@ -47,6 +51,7 @@ export class Workload {
   };
   private running = true;
   private seq = 0;
+  private readonly sends = new SendLedger();
   private readonly loops: Promise<void>[];
   private readonly started = Date.now();
   private readonly sleepers = new Set<() => void>();
@@ -65,9 +70,19 @@ export class Workload {
     return this.stats;
   }
 
-  private record(): { key: string; value: string } {
+  /** What became of each value's send; complete once stop() resolved. */
+  ledger(): SendLedger {
+    return this.sends;
+  }
+
+  private record(): { seq: number; key: string; value: string } {
     const seq = this.seq++;
-    return { key: `k${seq % this.options.keys}`, value: String(seq) };
+    this.sends.record(seq, 'pending');
+    return { seq, key: `k${seq % this.options.keys}`, value: String(seq) };
+  }
+
+  private settle(records: { seq: number }[], outcome: SendOutcome): void {
+    for (const r of records) this.sends.record(r.seq, outcome);
   }
 
   /** Pacing the load, not synchronising: wakes early on stop(). */
@@ -95,10 +110,15 @@ export class Workload {
         const records = Array.from({ length: n }, () => this.record());
         this.stats.attempted += n;
         try {
-          await producer.send(topic, records);
+          await producer.send(
+            topic,
+            records.map(({ key, value }) => ({ key, value })),
+          );
           this.stats.acknowledged += n;
+          this.settle(records, 'acknowledged');
         } catch {
           this.stats.failedBatches++;
+          this.settle(records, 'failed');
           // A fresh producer: the adapter's keeps a failed first connect forever.
           await producer.close().catch(() => undefined);
           producer = this.client.producer();
@@ -119,6 +139,10 @@ export class Workload {
       if (!this.running) break;
       const records = Array.from({ length: 3 }, () => this.record());
       this.stats.abortedAttempted += records.length;
+      // Never committed, whatever happens below: an abort that fails leaves
+      // the transaction to the next init() (which fences and aborts it) or
+      // to the transaction timeout.
+      this.settle(records, 'aborted');
       try {
         if (!producer) {
           // A short transaction timeout: should the abort fail, the broker
@@ -131,7 +155,10 @@ export class Workload {
         }
         producer.begin();
         open = true;
-        await producer.send(topic, records);
+        await producer.send(
+          topic,
+          records.map(({ key, value }) => ({ key, value })),
+        );
         await producer.abort();
         open = false;
         this.stats.abortedTransactions++;

@@ -1,6 +1,7 @@
 // The verifier that judges chaos runs has tests of its own: fed output with
 // a duplicate, a gap, an aborted record, a reordered record or a wrong
-// aggregate, it names each; fed correct output, it passes. No broker.
+// aggregate, it names each; fed correct output, it passes — also when the
+// input holds a value twice, which the app must then echo twice. No broker.
 import t from 'tap';
 import {
   abortedRecords,
@@ -15,8 +16,18 @@ import {
 const PARTITIONS = 3;
 const KEYS = 6;
 
-/** What a correct run leaves: input 0..n-1 keyed k<i % KEYS> on partition (key % PARTITIONS). */
-function correctRun(n = 60, abortedValues: number[] = [1000, 1001]): VerificationData {
+const range = (from: number, to: number): number[] =>
+  Array.from({ length: to - from }, (_, i) => from + i);
+
+/**
+ * What a correct run leaves: the input `values` in the order written, value
+ * v keyed k<v % KEYS> on partition (key % PARTITIONS), an aborted input
+ * transaction after the 21st, and the app's output for exactly that input.
+ */
+function correctRun(
+  values: number[] = range(0, 60),
+  abortedValues: number[] = [1000, 1001],
+): VerificationData {
   const offsets = new Map<string, number>();
   const next = (topic: string, partition: number): string => {
     const id = `${topic}/${partition}`;
@@ -38,12 +49,12 @@ function correctRun(n = 60, abortedValues: number[] = [1000, 1001]): Verificatio
     if (committed) read.committed.push(r);
     read.uncommitted.push(r);
   };
-  for (let i = 0; i < n; i++) {
+  for (const [index, i] of values.entries()) {
     const key = `k${i % KEYS}`;
     const partition = partitionOf(key);
     const value = String(i);
     write(input, { partition, offset: next('in', partition), key, value });
-    if (i === 20) {
+    if (index === 20) {
       // An input transaction the workload aborted: visible only read_uncommitted.
       for (const v of abortedValues)
         write(input, { partition, offset: next('in', partition), key, value: String(v) }, false);
@@ -105,7 +116,10 @@ t.test('a duplicated echo record is caught as a duplicate', async (t) => {
   const v = violations.find((x) => x.kind === 'duplicate');
   t.ok(v, 'duplicate reported');
   t.equal(v?.count, 1);
-  t.match(v?.examples[0], `value ${dup.value} ×2`);
+  t.equal(
+    v?.examples[0],
+    `echo-${dup.partition}@${dup.offset}, echo-${dup.partition}@999 ${dup.key}=${dup.value} echoed 2 times, input has 1`,
+  );
   t.notOk(
     violations.some((x) => x.kind === 'loss'),
     'and nothing reported lost',
@@ -220,7 +234,7 @@ t.test('aborted output transactions are normal: only committed output is judged'
 });
 
 t.test('several faults at once are all reported, examples capped', async (t) => {
-  const data = correctRun(200);
+  const data = correctRun(range(0, 200));
   const echo = data.outputs.echo!.committed;
   echo.splice(0, 20); // 20 lost
   echo.push({ ...echo[0]!, offset: '1234' });
@@ -229,6 +243,79 @@ t.test('several faults at once are all reported, examples capped', async (t) => 
   t.equal(loss?.count, 20);
   t.equal(loss?.examples.length, 3);
   t.ok(violations.some((v) => v.kind === 'duplicate'));
+});
+
+t.test('an echoed value under another key than its input is caught as unexpected', async (t) => {
+  const data = correctRun();
+  const r = data.outputs.echo!.committed[4]!;
+  const inputKey = r.key;
+  r.key = 'k99';
+  const v = verifyAggregateRun(data).find((x) => x.kind === 'unexpected');
+  t.match(v?.examples[0], `value ${r.value} has key k99, its input has ${inputKey}`);
+  t.ok(
+    verifyAggregateRun(data).some((x) => x.kind === 'loss'),
+    'and its key misses it',
+  );
+});
+
+// The input as the workload's producer may leave it under broker kills: the
+// batch 25..27 written a second time after 29. The app reads both copies.
+const withResentBatch = (): number[] => [...range(0, 30), 25, 26, 27, ...range(30, 60)];
+
+t.test('a value the input holds twice, echoed and aggregated twice, passes', async (t) => {
+  const data = correctRun(withResentBatch());
+  t.equal(data.input.committed.filter((r) => r.value === '26').length, 2, 'the input has 26 twice');
+  t.equal(data.outputs.echo!.committed.filter((r) => r.value === '26').length, 2);
+  t.same(verifyAggregateRun(data), []);
+});
+
+t.test(
+  'a value the input holds twice but echoed once is caught as loss, and only as loss',
+  async (t) => {
+    const data = correctRun(withResentBatch());
+    const echo = data.outputs.echo!.committed;
+    const i = echo.findIndex((r) => r.value === '26');
+    echo.splice(i, 1);
+    const violations = verifyAggregateRun(data);
+    t.same(
+      violations.map((v) => v.kind),
+      ['loss'],
+      'no reorder: the value whose counts differ is left out of the order checks',
+    );
+    t.match(violations[0]?.examples[0], /^in-2@\d+, in-2@\d+ k2=26 echoed 1 time, input has 2$/);
+  },
+);
+
+t.test(
+  'a value the input holds twice but echoed three times is caught as a duplicate',
+  async (t) => {
+    const data = correctRun(withResentBatch());
+    const echo = data.outputs.echo!.committed;
+    echo.push({ ...echo.find((r) => r.value === '26')!, offset: '999' });
+    const violations = verifyAggregateRun(data);
+    t.same(
+      violations.map((v) => v.kind),
+      ['duplicate'],
+    );
+    t.match(violations[0]?.examples[0], /k2=26 echoed 3 times, input has 2$/);
+  },
+);
+
+t.test('a reorder is caught when the input holds values twice', async (t) => {
+  const data = correctRun(withResentBatch());
+  const echo = data.outputs.echo!.committed;
+  // The key k1's first copy of 25 and its next value, 31, traded places.
+  const a = echo.findIndex((r) => r.value === '25');
+  const b = echo.findIndex((r) => r.value === '31');
+  [echo[a], echo[b]] = [echo[b]!, echo[a]!];
+  const violations = verifyAggregateRun(data);
+  t.same(
+    violations.map((v) => v.kind),
+    ['reorder', 'reorder'],
+    'nothing lost or duplicated',
+  );
+  t.match(violations[0]?.examples[0], 'key k1: echo position');
+  t.match(violations[1]?.examples[0], /^input partition 1: echo position \d+ holds/);
 });
 
 t.test('a read the verifier needs but did not get is a harness violation', async (t) => {
