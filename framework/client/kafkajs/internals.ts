@@ -25,10 +25,20 @@
  *    behind. We build a kafkajs Cluster from the client (its private
  *    createCluster) and send Fetch with the isolation level we need, then
  *    filter aborted records and control records with kafkajs's own Batch.
+ *
+ * 3. Aborted records under read_committed. kafkajs's filter mishandles
+ *    transactions of several producers interleaved in one partition
+ *    (aborted-records.ts). We wrap `Broker.prototype.fetch` — every fetch in
+ *    the process, the group consumer's and ours — to decide which records
+ *    are aborted the Java consumer's way, and hand kafkajs's filter an input
+ *    on which it can only agree: the aborted records re-labelled with one
+ *    placeholder producer id, and a single aborted transaction of that
+ *    producer starting before the first record.
  */
 import { createRequire } from 'node:module';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
+import { abortedRecords } from './aborted-records.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -52,7 +62,12 @@ export interface InternalFetchMessage {
   timestamp: string;
   headers: Record<string, Buffer | Buffer[] | undefined>;
   isControlRecord: boolean;
-  batchContext: { firstOffset: string; lastOffsetDelta: number };
+  batchContext: {
+    firstOffset: string;
+    lastOffsetDelta: number;
+    producerId: string;
+    inTransaction: boolean;
+  };
 }
 
 export interface InternalFetchPartition {
@@ -219,4 +234,43 @@ export function enableFastConcurrentTransactionsRetry(
   if (typeof logger !== 'object' || logger === null)
     throw new Error('kafkajs internals changed: Kafka logger');
   fastRetry.set(logger, listener);
+}
+
+// ---- aborted records under read_committed ----
+
+/** Producer id given to aborted records; real ones are decimal int64s. */
+const ABORTED_PRODUCER = 'streamtx-aborted';
+
+/** Makes kafkajs's filter drop exactly the records `abortedRecords` finds aborted. */
+export function relabelAbortedRecords(partition: InternalFetchPartition): void {
+  const list = partition.abortedTransactions;
+  if (!Array.isArray(list) || list.length === 0) return;
+  const aborted = abortedRecords(partition.messages, list);
+  const relabelled = new Map<object, InternalFetchMessage['batchContext']>();
+  for (const m of aborted) {
+    let context = relabelled.get(m.batchContext);
+    if (!context) {
+      context = { ...m.batchContext, producerId: ABORTED_PRODUCER };
+      relabelled.set(m.batchContext, context);
+    }
+    m.batchContext = context;
+  }
+  partition.abortedTransactions =
+    aborted.size > 0 ? [{ producerId: ABORTED_PRODUCER, firstOffset: '-1' }] : [];
+}
+
+{
+  const original = Broker.prototype['fetch'];
+  if (typeof original !== 'function')
+    throw new Error('kafkajs internals changed: Broker.fetch missing');
+  const fetch = original as unknown as (
+    this: unknown,
+    request: unknown,
+  ) => Promise<{ responses?: { partitions?: InternalFetchPartition[] }[] }>;
+  Broker.prototype['fetch'] = async function (this: unknown, request: unknown) {
+    const response = await fetch.call(this, request);
+    for (const topic of response.responses ?? [])
+      for (const partition of topic.partitions ?? []) relabelAbortedRecords(partition);
+    return response;
+  } as unknown as BrokerMethod;
 }

@@ -14,6 +14,7 @@ import type {
   ConsumedRecord,
   GroupAssigner,
   KafkaClient,
+  TransactionalProducer,
 } from '../../../framework/client/index.ts';
 
 const cluster = await KafkaCluster.fromEnv({ brokers: 3 });
@@ -147,6 +148,55 @@ t.test('committed records are visible to read_committed readers, aborted ones ne
     'groupJoin carries the assignment our assigner made',
   );
 });
+
+t.test(
+  'aborted transactions of several producers interleaved in a partition stay invisible',
+  async (t) => {
+    // The broker lists aborted transactions in the order they ended: here b's
+    // (offset 1) before a's (offset 0). kafkajs's own filter then handed out a0.
+    const topic = await newTopic(1);
+    const [a, b, c] = ['a', 'b', 'c'].map(() =>
+      client.transactionalProducer(unique('txn'), { transactionTimeoutMs: 15_000 }),
+    ) as [TransactionalProducer, TransactionalProducer, TransactionalProducer];
+    for (const p of [a, b, c]) {
+      t.teardown(() => p.close());
+      await p.init();
+    }
+    c.begin();
+    await c.send(topic, [{ value: 'c0', partition: 0 }]);
+    a.begin();
+    await a.send(topic, [{ value: 'a0', partition: 0 }]);
+    await c.commit();
+    b.begin();
+    await b.send(topic, [{ value: 'b0', partition: 0 }]);
+    await a.send(topic, [{ value: 'a1', partition: 0 }]);
+    await b.abort();
+    c.begin();
+    await c.send(topic, [{ value: 'c1', partition: 0 }]);
+    await a.send(topic, [{ value: 'a2', partition: 0 }]);
+    await a.abort();
+    await c.commit();
+    await transactionsSettled(topic);
+
+    t.same(values(await readAll(client, topic, 0)), ['c0', 'c1'], 'readPartition, read_committed');
+    const consumer = client.groupConsumer({
+      groupId: unique('group'),
+      assigner: firstMemberTakesAll,
+    });
+    t.teardown(() => consumer.close());
+    const consumed: string[] = [];
+    await consumer.subscribe([topic]);
+    await consumer.run(async (batch) => {
+      consumed.push(...values(batch.records));
+    });
+    await waitFor(() => consumed.length >= 2, {
+      what: 'the group consumer to read 2 records',
+      timeoutMs: 60_000,
+    });
+    // Whatever the consumer hands out arrives before the records after it: c1 is the last.
+    t.same(consumed, ['c0', 'c1'], 'the group consumer, read_committed');
+  },
+);
 
 t.test('a second producer with the same transactional id fences the first', async (t) => {
   const topic = await newTopic(3);
