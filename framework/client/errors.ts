@@ -162,6 +162,8 @@ const KAFKAJS_TYPE_ALIASES: Readonly<Record<string, number>> = {
   GROUP_LOAD_IN_PROGRESS: 14,
   GROUP_COORDINATOR_NOT_AVAILABLE: 15,
   NOT_COORDINATOR_FOR_GROUP: 16,
+  // kafkajs's name for UNKNOWN_SERVER_ERROR (code -1, which it marks not retriable).
+  UNKNOWN: -1,
 };
 
 /** JS errors that mean a bug in our code or in kafkajs: never retry. */

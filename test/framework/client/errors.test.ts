@@ -47,6 +47,32 @@ function bailed(e: Error): Error {
   return new KafkaJSNonRetriableError(e, { cause: e });
 }
 
+t.test(
+  'UNKNOWN_SERVER_ERROR (-1, kafkajs type UNKNOWN) is retriable, and ambiguous in a commit',
+  async (t) => {
+    // Seen in a chaos soak: EndTxn answered -1 while brokers restarted; kafkajs
+    // marks it not retriable, and a worker stopped on it as if it were fatal.
+    const e = protocolError(
+      -1,
+      'UNKNOWN',
+      false,
+      'The server experienced an unexpected error when processing the request',
+    );
+    t.same(classify(bailed(e)), {
+      kind: 'retriable',
+      code: -1,
+      type: 'UNKNOWN_SERVER_ERROR',
+      canRetry: true,
+    });
+    t.same(classify(bailed(e), 'commit'), {
+      kind: 'ambiguous',
+      code: -1,
+      type: 'UNKNOWN_SERVER_ERROR',
+      canRetry: false,
+    });
+  },
+);
+
 t.test('fencing codes classify as migrated, wrapped or not', async (t) => {
   const cases: [number, string][] = [
     [47, 'INVALID_PRODUCER_EPOCH'],
