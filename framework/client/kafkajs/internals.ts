@@ -38,7 +38,7 @@
 import { createRequire } from 'node:module';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
-import { abortedRecords } from './aborted-records.ts';
+import { abortedRecords, type FetchedRecord } from './aborted-records.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -62,12 +62,7 @@ export interface InternalFetchMessage {
   timestamp: string;
   headers: Record<string, Buffer | Buffer[] | undefined>;
   isControlRecord: boolean;
-  batchContext: {
-    firstOffset: string;
-    lastOffsetDelta: number;
-    producerId: string;
-    inTransaction: boolean;
-  };
+  batchContext: FetchedRecord['batchContext'];
 }
 
 export interface InternalFetchPartition {
