@@ -50,6 +50,8 @@ export {
   aggregateVerifier,
   verifyAggregateRun,
   abortedRecords,
+  nextAggregate,
+  runningAggregates,
   type Aggregate,
   type AggregateVerifierOptions,
   type ChaosRecord,

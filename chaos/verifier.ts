@@ -261,25 +261,7 @@ export function verifyAggregateRun(
   found('reorder', '{n} input partitions are echoed out of order', reordered);
 
   // Aggregates: each key's emitted stream equals the running aggregate.
-  const expected = new Map<string, Aggregate[]>();
-  for (const r of data.input.committed) {
-    if (r.value === null) continue;
-    const key = r.key ?? '';
-    const v = Number(r.value);
-    const list = expected.get(key) ?? [];
-    const prev = list.at(-1);
-    list.push(
-      prev
-        ? {
-            count: prev.count + 1,
-            sum: prev.sum + v,
-            min: Math.min(prev.min, v),
-            max: Math.max(prev.max, v),
-          }
-        : { count: 1, sum: v, min: v, max: v },
-    );
-    expected.set(key, list);
-  }
+  const expected = runningAggregates(data.input.committed);
   const emitted = new Map<string, string[]>();
   for (const r of aggregates.committed) {
     const key = r.key ?? '';
@@ -327,6 +309,33 @@ export function verifyAggregateRun(
     mismatched,
   );
   return violations;
+}
+
+/** The aggregate after one more value (the first when `prev` is undefined). */
+export function nextAggregate(prev: Aggregate | undefined, v: number): Aggregate {
+  return prev
+    ? {
+        count: prev.count + 1,
+        sum: prev.sum + v,
+        min: Math.min(prev.min, v),
+        max: Math.max(prev.max, v),
+      }
+    : { count: 1, sum: v, min: v, max: v };
+}
+
+/** Per key (null keys as ''), the aggregate after each of its values, in order; null values skipped. */
+export function runningAggregates(
+  records: Iterable<{ key: string | null; value: string | null }>,
+): Map<string, Aggregate[]> {
+  const running = new Map<string, Aggregate[]>();
+  for (const r of records) {
+    if (r.value === null) continue;
+    const key = r.key ?? '';
+    const list = running.get(key);
+    if (list) list.push(nextAggregate(list.at(-1), Number(r.value)));
+    else running.set(key, [nextAggregate(undefined, Number(r.value))]);
+  }
+  return running;
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {

@@ -6,6 +6,7 @@ import t from 'tap';
 import {
   abortedRecords,
   aggregateVerifier,
+  nextAggregate,
   verifyAggregateRun,
   type Aggregate,
   type ChaosRecord,
@@ -59,15 +60,7 @@ function correctRun(
       for (const v of abortedValues)
         write(input, { partition, offset: next('in', partition), key, value: String(v) }, false);
     }
-    const prev = state.get(key);
-    const agg: Aggregate = prev
-      ? {
-          count: prev.count + 1,
-          sum: prev.sum + i,
-          min: Math.min(prev.min, i),
-          max: Math.max(prev.max, i),
-        }
-      : { count: 1, sum: i, min: i, max: i };
+    const agg = nextAggregate(state.get(key), i);
     state.set(key, agg);
     write(echo, { partition, offset: next('echo', partition), key, value });
     write(aggregates, {

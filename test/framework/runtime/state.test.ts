@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor, type KafkaCluster } from '../../../testkit/index.ts';
 import type { Aggregate } from '../../../chaos/apps/aggregate-app.ts';
+import { runningAggregates } from '../../../chaos/verifier.ts';
 import { clusterFor } from '../../support/cluster.ts';
 import { uniqueName } from '../../support/ids.ts';
 import { backgroundLoad, produceSequence, readCommitted, testClient } from '../../support/kafka.ts';
@@ -229,23 +230,7 @@ async function verify(t: Test, s: Scenario): Promise<void> {
     `echo holds the ${input.length} inputs exactly once`,
   );
 
-  const expected = new Map<string, Aggregate[]>();
-  for (const r of input) {
-    const list = expected.get(r.key) ?? [];
-    const v = Number(r.value);
-    const prev = list.at(-1);
-    list.push(
-      prev
-        ? {
-            count: prev.count + 1,
-            sum: prev.sum + v,
-            min: Math.min(prev.min, v),
-            max: Math.max(prev.max, v),
-          }
-        : { count: 1, sum: v, min: v, max: v },
-    );
-    expected.set(r.key, list);
-  }
+  const expected = runningAggregates(input);
   const emitted = new Map<string, Aggregate[]>();
   for (const r of aggregates)
     emitted.set(r.key, [...(emitted.get(r.key) ?? []), JSON.parse(r.value) as Aggregate]);
