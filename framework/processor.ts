@@ -161,5 +161,13 @@ export interface StoreBuilder<S extends StateStore = StateStore> {
   readonly name: string;
   /** Whether the store is changelogged to `${applicationId}-${name}-changelog`. */
   readonly loggingEnabled: boolean;
+  /**
+   * Topic configs of the store's changelog, which the app creates
+   * (docs/architecture.md, "Internal topics"). A key-value store's changelog is compacted;
+   * a window or session store's also deletes by time (retention + 1 day, as Kafka Streams'
+   * `windowstore.changelog.additional.retention.ms`), so expired windows never come back.
+   * @default { 'cleanup.policy': 'compact' }
+   */
+  readonly changelogConfig?: { readonly [config: string]: string };
   build(): S;
 }

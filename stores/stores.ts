@@ -87,6 +87,7 @@ function keyValue<K, V>(
     name,
     persistent,
     loggingEnabled,
+    changelogConfig: Object.freeze({ 'cleanup.policy': 'compact' }),
     build() {
       let inner: KeyValueBytesStore = persistent
         ? new SqliteKeyValueBytesStore(name, loggingEnabled)
@@ -125,6 +126,7 @@ function window<K, V>(name: string, options: WindowStoreOptions<K, V>): WindowSt
     loggingEnabled,
     windowSizeMs,
     retentionMs,
+    changelogConfig: windowedChangelogConfig(retentionMs),
     build() {
       let inner: WindowBytesStore = persistent
         ? new SqliteWindowBytesStore(name, loggingEnabled, windowSizeMs, retentionMs)
@@ -139,6 +141,17 @@ function window<K, V>(name: string, options: WindowStoreOptions<K, V>): WindowSt
       );
     },
   };
+}
+
+/** Kafka Streams' windowstore.changelog.additional.retention.ms default: one day. */
+const CHANGELOG_ADDITIONAL_RETENTION_MS = 86_400_000;
+
+/** A windowed store's changelog: compacted, and deleted by time past the store's retention. */
+export function windowedChangelogConfig(retentionMs: number): Readonly<Record<string, string>> {
+  return Object.freeze({
+    'cleanup.policy': 'compact,delete',
+    'retention.ms': String(retentionMs + CHANGELOG_ADDITIONAL_RETENTION_MS),
+  });
 }
 
 export const Stores = { keyValue, window } as const;

@@ -238,14 +238,7 @@ export class StreamsApp {
       [...s.stores.values()]
         .filter((b) => b.loggingEnabled)
         .map((b) => {
-          const retentionMs = (b as { retentionMs?: number }).retentionMs;
-          const config: Record<string, string> =
-            retentionMs === undefined
-              ? { 'cleanup.policy': 'compact' }
-              : {
-                  'cleanup.policy': 'compact,delete',
-                  'retention.ms': String(retentionMs + 86_400_000),
-                };
+          const config = { ...(b.changelogConfig ?? { 'cleanup.policy': 'compact' }) };
           return {
             topic: changelogTopic(this.options.applicationId, b.name),
             partitions: partitionsBySubtopology.get(s.id) ?? 1,
