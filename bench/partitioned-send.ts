@@ -24,6 +24,7 @@
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
+// eslint-disable-next-line no-restricted-imports -- the raw kafkajs baseline this bench compares the adapter with
 import kafkajs from 'kafkajs';
 import { KafkaCluster } from '../testkit/index.ts';
 import { createKafkaClient } from '../framework/client/index.ts';
@@ -63,7 +64,7 @@ try {
     createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
   });
   await raw.connect();
-  const client = createKafkaClient({
+  const client = await createKafkaClient({
     brokers: cluster.bootstrapServers,
     clientId: 'bench-split',
     logLevel: 'nothing',

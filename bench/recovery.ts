@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
+import { createKafkaClient } from '../framework/client/index.ts';
 import { KafkaCluster, produceRecords, waitFor } from '../testkit/index.ts';
 
 const KEYS = Number(process.env.KEYS ?? 1_000_000);
@@ -106,27 +106,32 @@ try {
 
   // input flows from now on
   let seq = 0;
-  const kafka = new Kafka({ clientId: 'bench', brokers, logLevel: logLevel.NOTHING });
-  const producer = kafka.producer({ idempotent: true });
-  await producer.connect();
+  const kafka = await createKafkaClient({ clientId: 'bench', brokers, logLevel: 'nothing' });
+  const producer = kafka.producer();
   let flowing = true;
   const flow = (async () => {
     while (flowing) {
-      await producer.send({
-        topic: input,
-        acks: -1,
-        messages: [{ key: `key-${seq % 1000}`, value: String(seq++) }],
-      });
+      await producer.send(input, [{ key: `key-${seq % 1000}`, value: String(seq++) }]);
       await new Promise((r) => setTimeout(r, 50));
     }
   })();
-  const consumer = kafka.consumer({ groupId: `bench-reader-${run}`, readUncommitted: false });
+  // Tails the output with read_committed: the highest value visible so far.
   let lastOut = -1;
-  await consumer.connect();
-  await consumer.subscribe({ topics: [output], fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => void (lastOut = Math.max(lastOut, Number(message.value))),
-  });
+  const positions = new Map<number, bigint>();
+  const tailing = (async () => {
+    const partitions = (await kafka.admin.partitionCounts([output])).get(output) ?? 0;
+    while (flowing) {
+      for (let p = 0; p < partitions; p++) {
+        const from = positions.get(p) ?? 0n;
+        const end = (await kafka.admin.endOffsets(output)).get(p) ?? 0n;
+        if (end <= from) continue;
+        for await (const batch of kafka.readPartition(output, p, from, end))
+          for (const m of batch) lastOut = Math.max(lastOut, Number(m.value?.toString()));
+        positions.set(p, end);
+      }
+      await new Promise((r) => setTimeout(r, 20)); // polling the log end
+    }
+  })();
   await waitFor(() => lastOut >= 20, { timeoutMs: 120_000, what: 'output from the first worker' });
 
   async function killAndRestart(stateDir: string): Promise<{ seconds: number; restored: number }> {
@@ -150,8 +155,8 @@ try {
   const rebuild = await killAndRestart(newDir()); // empty directory: full restore, as after a wipe
   flowing = false;
   await flow;
-  await consumer.disconnect();
-  await producer.disconnect();
+  await tailing;
+  await kafka.close();
 
   console.log(
     `\nrecovery of a worker holding a ${KEYS}-key SQLite store; Node ${process.version}, ${cpus().length} cores, 1 broker on the same machine`,

@@ -28,10 +28,7 @@ import {
   type ProcessorContext,
   type Telemetry,
 } from '../framework/index.ts';
-import { compileStreamsAppOptions } from '../framework/options.ts';
-import { StreamTask } from '../framework/runtime/stream-task.ts';
-import { TopologyTestDriver } from '../testkit/index.ts';
-import { MemoryKafka, MemoryTaskOutput } from '../testkit/internals/memory-kafka.ts';
+import { TaskHarness, TopologyTestDriver } from '../testkit/index.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -109,26 +106,11 @@ const inputs: ConsumedRecord[] = Array.from({ length: RECORDS }, (_, i) => ({
 }));
 
 async function viaTask(telemetry: Telemetry): Promise<number> {
-  const kafka = new MemoryKafka();
-  const options = compileStreamsAppOptions({
+  const task = await TaskHarness.start(topology(), {
     applicationId: 'bench',
-    brokers: ['127.0.0.1:1'],
     maxBatchRecords: BATCH * 10,
     telemetry,
   });
-  const output = new MemoryTaskOutput(kafka, 'bench-0_0', 'bench');
-  const task = new StreamTask('0_0', 0, topology().build().subtopologies[0]!, {
-    options,
-    output,
-    startOffsets: async () => new Map([['in:0', 0n]]),
-    seek: () => undefined,
-    partitionCount: () => 1,
-    now: () => 0,
-    log: () => undefined,
-    changelogOffsets: async () => ({ beginning: 0n, end: 0n }),
-    readChangelog: () => kafka.read('x', 0, 0n, 0n),
-  });
-  await task.init();
   const started = performance.now();
   for (let i = 0; i < RECORDS; i += BATCH) {
     await task.process(inputs.slice(i, i + BATCH));

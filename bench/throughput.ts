@@ -17,7 +17,7 @@ import {
   type ProcessorContext,
 } from '../framework/index.ts';
 import { KafkaCluster, produceRecords, waitFor } from '../testkit/index.ts';
-import { Kafka, logLevel } from 'kafkajs';
+import { createKafkaClient, type KafkaClient } from '../framework/client/index.ts';
 
 const RECORDS = Number(process.env.RECORDS ?? 60_000);
 const PARTITIONS = 6;
@@ -44,15 +44,10 @@ function mapTopology(input: string, output: string): Topology {
     );
 }
 
-async function committed(kafka: Kafka, groupId: string, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return (entry?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-  } finally {
-    await admin.disconnect();
-  }
+async function committed(kafka: KafkaClient, groupId: string, topic: string): Promise<number> {
+  let sum = 0n;
+  for (const o of (await kafka.admin.committedOffsets(groupId, topic)).values()) sum += o;
+  return Number(sum);
 }
 
 const pct = (xs: number[], p: number): number => {
@@ -63,10 +58,10 @@ const pct = (xs: number[], p: number): number => {
 const rows: string[] = [];
 for (const brokers of BROKERS) {
   const cluster = await KafkaCluster.start({ brokers });
-  const kafka = new Kafka({
+  const kafka = await createKafkaClient({
     clientId: 'bench',
     brokers: cluster.bootstrapServers,
-    logLevel: logLevel.NOTHING,
+    logLevel: 'nothing',
   });
   try {
     for (const guarantee of ['exactly_once', 'at_least_once'] as const) {

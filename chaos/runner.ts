@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createKafkaClient, type KafkaClient } from '../framework/client/index.ts';
+import { changelogTopic } from '../framework/names.ts';
 import { KafkaCluster, waitFor } from '../testkit/index.ts';
 import { injectFault, hold, type FaultContext, type FaultEvent } from './internals/faults.ts';
 import { readTopic } from './internals/reader.ts';
@@ -319,12 +320,12 @@ class ChaosRun {
     // and stop with "topic(s) do not exist"), and that start-up race is not
     // what a chaos run is about.
     for (const store of o.app.stores)
-      await this.cluster.createTopic(`${this.names.appId}-${store}-changelog`, {
+      await this.cluster.createTopic(changelogTopic(this.names.appId, store), {
         partitions: o.partitions,
         replicationFactor,
         config: { 'cleanup.policy': 'compact' },
       });
-    this.client = createKafkaClient({
+    this.client = await createKafkaClient({
       brokers: this.cluster.bootstrapServers,
       clientId: 'streamtx-chaos',
       logLevel: 'nothing',
@@ -517,7 +518,7 @@ class ChaosRun {
       this.outputs[role] = await read(topic, true);
     const changelogs: Record<string, TopicRead> = {};
     for (const store of this.o.app.stores)
-      changelogs[store] = await read(`${this.names.appId}-${store}-changelog`, false);
+      changelogs[store] = await read(changelogTopic(this.names.appId, store), false);
     const data: VerificationData = { input: this.input!, outputs: this.outputs, changelogs };
     // The harness's own producers first: the app is judged against the
     // input as it is, so an input they got wrong is a streamtx bug apart.

@@ -72,7 +72,10 @@ export {
   Topology,
   type BuiltTopology,
   type NodeDescription,
+  type OffsetReset,
   type ProcessorNode,
+  type RepartitionTopicOptions,
+  type RepartitionTopicSpec,
   type SinkNode,
   type SinkOptions,
   type SourceNode,
@@ -81,28 +84,41 @@ export {
   type Subtopology,
   type SubtopologyDescription,
   type TimestampExtractor,
+  type TopicNameExtractor,
   type TopologyDescription,
   type TopologyNode,
 } from './topology.ts';
 
 export type {
-  ClientOverrides,
   CompiledStreamsAppOptions,
+  ConsumerSettings,
   DeserializationErrorHandler,
+  InvalidTimestampHandler,
   LogLevel,
   ProcessingGuarantee,
+  ProducerSettings,
   StreamsAppOptions,
 } from './options.ts';
 
 export {
+  changelogTopic,
+  repartitionTopic,
+  transactionalId,
+  taskStateDir,
+  topicPartitionKey,
+} from './names.ts';
+
+export {
   StreamsApp,
+  type StreamsAppInternals,
   type StreamsAppState,
   type StateListener,
   type UncaughtErrorHandler,
   type CommitListener,
   type RestoreListener,
 } from './runtime/streams-app.ts';
-export type { CommitEvent, RestoreEvent } from './runtime/stream-task.ts';
+export type { CommitEvent } from './runtime/task-environment.ts';
+export type { RestoreEvent } from './runtime/state-manager.ts';
 
 export {
   noopTelemetry,

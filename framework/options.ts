@@ -15,10 +15,34 @@ export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug';
 export type DeserializationErrorHandler = 'fail' | 'skip' | { deadLetterTopic: string };
 
 /**
- * Extra client settings passed to the Kafka client adapter as they are. Settings exactly-once
- * depends on are owned by streamtx and rejected here (see `OWNED_SETTINGS`).
+ * What to do with a record whose timestamp (its Kafka timestamp, or what the source's
+ * timestamp extractor returned) is not an integer >= 0: fail the task (Kafka Streams'
+ * FailOnInvalidTimestamp; nothing is committed past the record) or skip it with a warning
+ * (LogAndSkipOnInvalidTimestamp).
  */
-export type ClientOverrides = Readonly<Record<string, unknown>>;
+export type InvalidTimestampHandler = 'fail' | 'skip';
+
+/**
+ * Consumer settings passed to the Kafka client. Settings exactly-once depends on (isolation
+ * level, auto-commit, group id, assignor, ...) are owned by streamtx: naming one, in its
+ * kafkajs or Java client spelling, is an error that says why.
+ */
+export interface ConsumerSettings {
+  /** Longest the broker waits for `minBytes` before answering a fetch. @default 500 */
+  maxWaitTimeMs?: number;
+  /** Least data a fetch waits for. @default 1 */
+  minBytes?: number;
+  /** Most data one fetch returns. @default 10485760 */
+  maxBytes?: number;
+  /** Most data one fetch returns per partition. @default 1048576 */
+  maxBytesPerPartition?: number;
+}
+
+/** Producer settings passed to the Kafka client; settings exactly-once depends on are owned. */
+export interface ProducerSettings {
+  /** Record batch compression (what needs no native codec). @default 'none' */
+  compression?: 'none' | 'gzip';
+}
 
 export interface StreamsAppOptions {
   /**
@@ -54,14 +78,16 @@ export interface StreamsAppOptions {
   replicationFactor?: number;
   /** @default 'fail' */
   deserializationErrorHandler?: DeserializationErrorHandler;
+  /** @default 'fail' */
+  invalidTimestampHandler?: InvalidTimestampHandler;
   /** @default applicationId */
   clientId?: string;
   /** @default 'info' */
   logLevel?: LogLevel;
-  /** Extra consumer settings for the client adapter. @default {} */
-  consumer?: ClientOverrides;
-  /** Extra producer settings for the client adapter. @default {} */
-  producer?: ClientOverrides;
+  /** Consumer settings (the ones streamtx does not own). @default {} */
+  consumer?: ConsumerSettings;
+  /** Producer settings (the ones streamtx does not own). @default {} */
+  producer?: ProducerSettings;
   /**
    * Where the runtime's spans and metrics go, e.g. `openTelemetry()`.
    * @default the process default (`setDefaultTelemetry`), which records nothing unless set
@@ -83,10 +109,11 @@ export interface CompiledStreamsAppOptions {
   readonly maxBatchRecords: number;
   readonly replicationFactor: number;
   readonly deserializationErrorHandler: DeserializationErrorHandler;
+  readonly invalidTimestampHandler: InvalidTimestampHandler;
   readonly clientId: string;
   readonly logLevel: LogLevel;
-  readonly consumer: ClientOverrides;
-  readonly producer: ClientOverrides;
+  readonly consumer: Readonly<Required<ConsumerSettings>>;
+  readonly producer: Readonly<Required<ProducerSettings>>;
   /** Absent when not set: the runtime then uses the process default (`getDefaultTelemetry()`) when a task starts. */
   readonly telemetry?: Telemetry;
 }
@@ -104,6 +131,7 @@ const OPTION_NAMES: readonly (keyof StreamsAppOptions)[] = [
   'maxBatchRecords',
   'replicationFactor',
   'deserializationErrorHandler',
+  'invalidTimestampHandler',
   'clientId',
   'logLevel',
   'consumer',
@@ -114,8 +142,9 @@ const OPTION_NAMES: readonly (keyof StreamsAppOptions)[] = [
 const OWNS = 'is owned by streamtx: exactly-once depends on it';
 
 /**
- * Client settings exactly-once depends on (DESIGN.md, invariants 1 and 6), by their kafkajs
- * and their Java client names; the value says why or what to use instead.
+ * Client settings exactly-once depends on (docs/architecture.md, invariants 1 and 6), by their
+ * kafkajs and their Java client names, matched case-insensitively; the value says why or what
+ * to use instead.
  */
 const OWNED_SETTINGS: { consumer: Record<string, string>; producer: Record<string, string> } = {
   consumer: {
@@ -127,9 +156,15 @@ const OWNED_SETTINGS: { consumer: Record<string, string>; producer: Record<strin
     groupId: 'is owned by streamtx: the consumer group is the applicationId',
     'group.id': 'is owned by streamtx: the consumer group is the applicationId',
     partitionAssigners: `${OWNS} (its assigner keeps co-partitioned partitions together)`,
+    'partition.assignment.strategy': `${OWNS} (its assigner keeps co-partitioned partitions together)`,
     sessionTimeout: 'is set by sessionTimeoutMs',
+    'session.timeout.ms': 'is set by sessionTimeoutMs',
     heartbeatInterval: 'is set by heartbeatIntervalMs',
+    'heartbeat.interval.ms': 'is set by heartbeatIntervalMs',
     rebalanceTimeout: 'is set by rebalanceTimeoutMs',
+    'max.poll.interval.ms': 'is set by rebalanceTimeoutMs',
+    allowAutoTopicCreation: `${OWNS} (topics are created explicitly)`,
+    'allow.auto.create.topics': `${OWNS} (topics are created explicitly)`,
   },
   producer: {
     transactionalId: `${OWNS} (it is \${applicationId}-\${taskId}, one per task)`,
@@ -140,7 +175,15 @@ const OWNED_SETTINGS: { consumer: Record<string, string>; producer: Record<strin
     'max.in.flight.requests.per.connection': `${OWNS} (one in-flight request per producer)`,
     transactionTimeout: 'is set by transactionTimeoutMs',
     'transaction.timeout.ms': 'is set by transactionTimeoutMs',
+    acks: `${OWNS} (acks=all)`,
+    retries: `${OWNS} (retries are bounded by the transaction timeout)`,
+    allowAutoTopicCreation: `${OWNS} (topics are created explicitly)`,
   },
+};
+
+const OWNED_LOWER = {
+  consumer: new Map(Object.entries(OWNED_SETTINGS.consumer).map(([k, v]) => [k.toLowerCase(), v])),
+  producer: new Map(Object.entries(OWNED_SETTINGS.producer).map(([k, v]) => [k.toLowerCase(), v])),
 };
 
 const APPLICATION_ID = /^[a-zA-Z0-9._-]+$/;
@@ -187,10 +230,11 @@ export function compileStreamsAppOptions(options: StreamsAppOptions): CompiledSt
     deserializationErrorHandler: compileDeserializationErrorHandler(
       options.deserializationErrorHandler,
     ),
+    invalidTimestampHandler: oneOf(options, 'invalidTimestampHandler', ['fail', 'skip'], 'fail'),
     clientId: optionalString(options, 'clientId') ?? applicationId,
     logLevel: oneOf(options, 'logLevel', ['none', 'error', 'warn', 'info', 'debug'], 'info'),
-    consumer: compileOverrides(options, 'consumer'),
-    producer: compileOverrides(options, 'producer'),
+    consumer: compileConsumerSettings(options.consumer),
+    producer: compileProducerSettings(options.producer),
     ...compileTelemetry(options.telemetry),
   };
 
@@ -267,20 +311,66 @@ function compileTelemetry(telemetry: unknown): { telemetry?: Telemetry } {
   return { telemetry };
 }
 
-function compileOverrides(
-  options: StreamsAppOptions,
+/** The settings object of `field`, with owned and unknown keys rejected. */
+function settingsObject(
   field: 'consumer' | 'producer',
-): ClientOverrides {
-  const overrides: unknown = options[field];
-  if (overrides === undefined) return Object.freeze({});
-  if (!isPlainObject(overrides)) {
+  value: unknown,
+  supported: readonly string[],
+): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (!isPlainObject(value)) {
     throw new StreamsConfigError(field, 'expected an object of client settings');
   }
-  for (const key of Object.keys(overrides)) {
-    const reason = OWNED_SETTINGS[field][key];
+  for (const key of Object.keys(value)) {
+    const reason = OWNED_LOWER[field].get(key.toLowerCase());
     if (reason !== undefined) throw new StreamsConfigError(`${field}.${key}`, reason);
+    if (!supported.includes(key)) {
+      const hint = closest(key, supported);
+      throw new StreamsConfigError(
+        `${field}.${key}`,
+        `unknown ${field} setting${hint ? ` (did you mean ${hint}?)` : ''}; supported: ${supported.join(', ')}`,
+      );
+    }
   }
-  return Object.freeze({ ...overrides });
+  return value;
+}
+
+function compileConsumerSettings(value: unknown): Readonly<Required<ConsumerSettings>> {
+  const s = settingsObject('consumer', value, [
+    'maxWaitTimeMs',
+    'minBytes',
+    'maxBytes',
+    'maxBytesPerPartition',
+  ]);
+  const int = (key: keyof ConsumerSettings, fallback: number, min: number): number => {
+    const v = s[key];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+      throw new StreamsConfigError(
+        `consumer.${key}`,
+        `expected an integer >= ${min}, got ${JSON.stringify(v)}`,
+      );
+    }
+    return v;
+  };
+  return Object.freeze({
+    maxWaitTimeMs: int('maxWaitTimeMs', 500, 0),
+    minBytes: int('minBytes', 1, 1),
+    maxBytes: int('maxBytes', 10_485_760, 1),
+    maxBytesPerPartition: int('maxBytesPerPartition', 1_048_576, 1),
+  });
+}
+
+function compileProducerSettings(value: unknown): Readonly<Required<ProducerSettings>> {
+  const s = settingsObject('producer', value, ['compression']);
+  const compression = s['compression'] ?? 'none';
+  if (compression !== 'none' && compression !== 'gzip') {
+    throw new StreamsConfigError(
+      'producer.compression',
+      `expected 'none' or 'gzip', got ${JSON.stringify(compression)}`,
+    );
+  }
+  return Object.freeze({ compression });
 }
 
 function requireString(options: StreamsAppOptions, field: keyof StreamsAppOptions): string {

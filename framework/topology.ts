@@ -1,4 +1,5 @@
 import { TopologyError } from './errors.ts';
+import { parseTaskId as parseTaskIdOf, repartitionTopic, taskId } from './names.ts';
 import type { ProcessorSupplier, Record, StoreBuilder } from './processor.ts';
 import type { Serde } from './serdes.ts';
 
@@ -16,20 +17,57 @@ export type StreamPartitioner<K = unknown, V = unknown> = (
   partitionCount: number,
 ) => number | undefined;
 
+/** Picks a record's output topic (Kafka Streams' TopicNameExtractor); the topic must exist. */
+export type TopicNameExtractor<K = unknown, V = unknown> = (record: Record<K, V>) => string;
+
+/** Where a task starts reading a partition its group has no committed offset for. */
+export type OffsetReset = 'earliest' | 'latest';
+
 export interface SourceOptions<K, V> {
+  /**
+   * Topics to read. A name declared with `addRepartitionTopic` reads that internal topic
+   * (`${applicationId}-${name}-repartition`).
+   */
   topics: readonly string[];
   keySerde: Serde<K>;
   valueSerde: Serde<V>;
   /** @default the record's Kafka timestamp */
   timestampExtractor?: TimestampExtractor<K, V>;
+  /** @default 'earliest' (as Kafka Streams sets auto.offset.reset) */
+  offsetReset?: OffsetReset;
 }
 
 export interface SinkOptions<K, V> {
-  topic: string;
+  /**
+   * The output topic, or a function of the record that names it. A name declared with
+   * `addRepartitionTopic` writes that internal topic.
+   */
+  topic: string | TopicNameExtractor<K, V>;
   keySerde: Serde<K>;
   valueSerde: Serde<V>;
   /** @default Kafka's default partitioner */
   partitioner?: StreamPartitioner<K, V>;
+}
+
+export interface RepartitionTopicOptions {
+  /**
+   * Partition count. @default the largest partition count of the source topics of the
+   * sub-topology that writes it (as Kafka Streams does)
+   */
+  partitions?: number;
+}
+
+/** An internal topic a topology writes and reads again, created by the app. */
+export interface RepartitionTopicSpec {
+  /** The name the topology uses (`addRepartitionTopic`). */
+  readonly name: string;
+  /** The topic in Kafka: `${applicationId}-${name}-repartition`. */
+  readonly topic: string;
+  readonly partitions: number | undefined;
+  /** Sub-topologies whose sinks write it. */
+  readonly writers: readonly number[];
+  /** The sub-topology whose source reads it (undefined when none does). */
+  readonly reader: number | undefined;
 }
 
 export interface SourceNode {
@@ -39,6 +77,7 @@ export interface SourceNode {
   readonly keySerde: Serde<unknown>;
   readonly valueSerde: Serde<unknown>;
   readonly timestampExtractor: TimestampExtractor | undefined;
+  readonly offsetReset: OffsetReset;
   readonly children: readonly string[];
 }
 
@@ -54,7 +93,9 @@ export interface ProcessorNode {
 export interface SinkNode {
   readonly kind: 'sink';
   readonly name: string;
-  readonly topic: string;
+  /** The output topic; undefined when `topicExtractor` picks it per record. */
+  readonly topic: string | undefined;
+  readonly topicExtractor: TopicNameExtractor | undefined;
   readonly keySerde: Serde<unknown>;
   readonly valueSerde: Serde<unknown>;
   readonly partitioner: StreamPartitioner | undefined;
@@ -73,14 +114,20 @@ export interface Subtopology {
   readonly nodes: ReadonlyMap<string, TopologyNode>;
   readonly sourceTopics: readonly string[];
   readonly sourceByTopic: ReadonlyMap<string, SourceNode>;
+  /** Fixed sink topics (a sink with a topic extractor adds none). */
   readonly sinkTopics: readonly string[];
+  /** The source topics that are repartition topics. */
+  readonly repartitionSourceTopics: readonly string[];
   readonly stores: ReadonlyMap<string, StoreBuilder>;
 }
 
 /** An immutable snapshot of a topology, split into sub-topologies; what the runtime runs. */
 export interface BuiltTopology {
+  /** The application id internal topic names were resolved with, if given. */
+  readonly applicationId: string | undefined;
   readonly subtopologies: readonly Subtopology[];
   readonly subtopologyByTopic: ReadonlyMap<string, Subtopology>;
+  readonly repartitionTopics: readonly RepartitionTopicSpec[];
 }
 
 export interface TopologyDescription {
@@ -104,6 +151,9 @@ export type NodeDescription =
     }
   | { kind: 'sink'; name: string; topic: string; predecessors: string[] };
 
+/** Named in a description for a sink whose topic is picked per record. */
+const EXTRACTED_TOPIC = '<topic extractor>';
+
 type MutableNode =
   | { kind: 'source'; source: SourceOptions<unknown, unknown>; children: string[] }
   | {
@@ -115,18 +165,9 @@ type MutableNode =
     }
   | { kind: 'sink'; sink: SinkOptions<unknown, unknown>; parents: string[] };
 
-/** Task ids are `${subtopologyId}_${partition}`, as in Kafka Streams. */
-export function taskIdOf(subtopologyId: number, partition: number): string {
-  return `${subtopologyId}_${partition}`;
-}
-
-export function parseTaskId(taskId: string): { subtopologyId: number; partition: number } {
-  const match = /^(\d+)_(\d+)$/.exec(taskId);
-  if (!match) {
-    throw new TopologyError(`Invalid task id "${taskId}": expected <subtopology>_<partition>`);
-  }
-  return { subtopologyId: Number(match[1]), partition: Number(match[2]) };
-}
+/** Task ids are `${subtopologyId}_${partition}`, as in Kafka Streams (framework/names.ts). */
+export const taskIdOf = taskId;
+export const parseTaskId = parseTaskIdOf;
 
 /**
  * A graph of sources, processors and sinks. Parents must be added before their children, so
@@ -136,6 +177,7 @@ export class Topology {
   readonly #nodes = new Map<string, MutableNode>();
   readonly #stores = new Map<string, StoreBuilder>();
   readonly #sourceOfTopic = new Map<string, string>();
+  readonly #repartitionTopics = new Map<string, RepartitionTopicOptions>();
 
   addSource<K, V>(name: string, options: SourceOptions<K, V>): this {
     this.#checkNewName(name);
@@ -158,6 +200,12 @@ export class Topology {
       throw new TopologyError(`Source "${name}" lists a topic twice`);
     }
     checkSerdes(name, options);
+    const reset = options.offsetReset;
+    if (reset !== undefined && reset !== 'earliest' && reset !== 'latest') {
+      throw new TopologyError(
+        `Source "${name}": offsetReset must be 'earliest' or 'latest', got ${JSON.stringify(reset)}`,
+      );
+    }
     for (const topic of topics) this.#sourceOfTopic.set(topic, name);
     // Sound: the extractor and serdes of one source only ever see that source's records.
     const source = { ...options, topics: [...topics] } as SourceOptions<unknown, unknown>;
@@ -177,6 +225,14 @@ export class Topology {
       );
     }
     this.#checkParents('Processor', name, parents);
+    // As Kafka Streams 4 (ApiUtils.checkSupplier): a supplier must build a new processor per
+    // task, or tasks would share one instance's state.
+    const first = supplier();
+    if (first === supplier()) {
+      throw new TopologyError(
+        `Processor "${name}": the supplier returned the same instance twice; it must return a new processor on every call`,
+      );
+    }
     this.#nodes.set(name, {
       kind: 'processor',
       supplier: supplier as ProcessorSupplier,
@@ -190,14 +246,43 @@ export class Topology {
 
   addSink<K, V>(name: string, options: SinkOptions<K, V>, ...parents: string[]): this {
     this.#checkNewName(name);
-    if (typeof options.topic !== 'string' || options.topic === '') {
-      throw new TopologyError(`Sink "${name}" needs a topic`);
+    if (
+      typeof options.topic !== 'function' &&
+      (typeof options.topic !== 'string' || options.topic === '')
+    ) {
+      throw new TopologyError(`Sink "${name}" needs a topic (a name or a function of the record)`);
     }
     checkSerdes(name, options);
     this.#checkParents('Sink', name, parents);
     const sink = { ...options } as SinkOptions<unknown, unknown>;
     this.#nodes.set(name, { kind: 'sink', sink, parents: [...parents] });
     this.#linkParents(name, parents);
+    return this;
+  }
+
+  /**
+   * Declares an internal topic that a sink of this topology writes and a source reads again
+   * (a repartition after a key change, as the DSL inserts before a grouping). Sinks and
+   * sources name it by `name`; in Kafka it is `${applicationId}-${name}-repartition`, created
+   * by the app, written and read inside the exactly-once cycle, and purged below the committed
+   * offset.
+   */
+  addRepartitionTopic(name: string, options: RepartitionTopicOptions = {}): this {
+    if (typeof name !== 'string' || !/^[a-zA-Z0-9._-]+$/.test(name)) {
+      throw new TopologyError(
+        `Invalid repartition topic name "${String(name)}": use letters, digits, '.', '_' and '-'`,
+      );
+    }
+    if (this.#repartitionTopics.has(name)) {
+      throw new TopologyError(`Repartition topic "${name}" is already added`);
+    }
+    const { partitions } = options;
+    if (partitions !== undefined && !(Number.isSafeInteger(partitions) && partitions >= 1)) {
+      throw new TopologyError(
+        `Repartition topic "${name}": partitions must be an integer >= 1, got ${String(partitions)}`,
+      );
+    }
+    this.#repartitionTopics.set(name, partitions === undefined ? {} : { partitions });
     return this;
   }
 
@@ -226,17 +311,59 @@ export class Topology {
     return this;
   }
 
-  /** Snapshots the topology for the runtime and the TopologyTestDriver. */
-  build(): BuiltTopology {
+  /**
+   * Snapshots the topology for the runtime and the TopologyTestDriver. Internal topic names
+   * resolve against `applicationId`, which a topology with repartition topics needs.
+   */
+  build(applicationId?: string): BuiltTopology {
     if (![...this.#nodes.values()].some((node) => node.kind === 'source')) {
       throw new TopologyError('The topology has no source: add one with addSource()');
     }
-    const subtopologies = this.#group().map((names, id) => this.#snapshot(id, names));
+    const connected = new Set(
+      [...this.#nodes.values()].flatMap((n) => (n.kind === 'processor' ? [...n.stores] : [])),
+    );
+    const orphan = [...this.#stores.keys()].find((store) => !connected.has(store));
+    if (orphan !== undefined) {
+      throw new TopologyError(
+        `State store "${orphan}" is connected to no processor: pass processor names to addStateStore() or call connectProcessorAndStateStores()`,
+      );
+    }
+    if (this.#repartitionTopics.size > 0 && applicationId === undefined) {
+      throw new TopologyError(
+        `The topology has repartition topics (${[...this.#repartitionTopics.keys()].join(', ')}): build(applicationId) resolves their names`,
+      );
+    }
+    const resolve = (topic: string): string =>
+      this.#repartitionTopics.has(topic) && applicationId !== undefined
+        ? repartitionTopic(applicationId, topic)
+        : topic;
+    const subtopologies = this.#group().map((names, id) => this.#snapshot(id, names, resolve));
     const subtopologyByTopic = new Map<string, Subtopology>();
     for (const subtopology of subtopologies) {
       for (const topic of subtopology.sourceTopics) subtopologyByTopic.set(topic, subtopology);
     }
-    return Object.freeze({ subtopologies: Object.freeze(subtopologies), subtopologyByTopic });
+    const repartitionTopics = [...this.#repartitionTopics].map(([name, { partitions }]) => {
+      const topic = resolve(name);
+      return Object.freeze({
+        name,
+        topic,
+        partitions,
+        writers: Object.freeze(
+          subtopologies.filter((s) => s.sinkTopics.includes(topic)).map((s) => s.id),
+        ),
+        reader: subtopologyByTopic.get(topic)?.id,
+      });
+    });
+    const unused = repartitionTopics.find((r) => r.writers.length === 0);
+    if (unused !== undefined) {
+      throw new TopologyError(`Repartition topic "${unused.name}" is written by no sink`);
+    }
+    return Object.freeze({
+      applicationId,
+      subtopologies: Object.freeze(subtopologies),
+      subtopologyByTopic,
+      repartitionTopics: Object.freeze(repartitionTopics),
+    });
   }
 
   describe(): TopologyDescription {
@@ -329,7 +456,7 @@ export class Topology {
     return [...groups.values()].sort((a, b) => (firstSource(a) < firstSource(b) ? -1 : 1));
   }
 
-  #snapshot(id: number, names: string[]): Subtopology {
+  #snapshot(id: number, names: string[], resolve: (topic: string) => string): Subtopology {
     const nodes = new Map<string, TopologyNode>();
     const sourceByTopic = new Map<string, SourceNode>();
     const sinkTopics = new Set<string>();
@@ -338,14 +465,16 @@ export class Topology {
       const node = this.#nodes.get(name);
       if (node === undefined) continue;
       if (node.kind === 'source') {
-        const { topics, keySerde, valueSerde, timestampExtractor } = node.source;
+        const { keySerde, valueSerde, timestampExtractor } = node.source;
+        const topics = node.source.topics.map(resolve);
         const source: SourceNode = Object.freeze({
           kind: 'source',
           name,
-          topics: Object.freeze([...topics]),
+          topics: Object.freeze(topics),
           keySerde,
           valueSerde,
           timestampExtractor,
+          offsetReset: node.source.offsetReset ?? 'earliest',
           children: Object.freeze([...node.children]),
         });
         nodes.set(name, source);
@@ -364,28 +493,37 @@ export class Topology {
         );
         for (const store of node.stores) stores.set(store, this.#stores.get(store) as StoreBuilder);
       } else {
-        const { topic, keySerde, valueSerde, partitioner } = node.sink;
+        const { keySerde, valueSerde, partitioner } = node.sink;
+        const topic = typeof node.sink.topic === 'string' ? resolve(node.sink.topic) : undefined;
+        const topicExtractor =
+          typeof node.sink.topic === 'function'
+            ? (node.sink.topic as TopicNameExtractor)
+            : undefined;
         nodes.set(
           name,
           Object.freeze({
             kind: 'sink',
             name,
             topic,
+            topicExtractor,
             keySerde,
             valueSerde,
             partitioner,
             parents: Object.freeze([...node.parents]),
           }),
         );
-        sinkTopics.add(topic);
+        if (topic !== undefined) sinkTopics.add(topic);
       }
     }
+    const sourceTopics = [...sourceByTopic.keys()];
+    const internal = new Set([...this.#repartitionTopics.keys()].map(resolve));
     return Object.freeze({
       id,
       nodes,
-      sourceTopics: Object.freeze([...sourceByTopic.keys()]),
+      sourceTopics: Object.freeze(sourceTopics),
       sourceByTopic,
       sinkTopics: Object.freeze([...sinkTopics]),
+      repartitionSourceTopics: Object.freeze(sourceTopics.filter((t) => internal.has(t))),
       stores,
     });
   }
@@ -398,7 +536,7 @@ export class Topology {
         return {
           kind: 'source',
           name,
-          topics: [...node.source.topics],
+          topics: node.source.topics.map((t) => this.#describeTopic(t)),
           successors: [...node.children],
         };
       case 'processor':
@@ -410,8 +548,21 @@ export class Topology {
           successors: [...node.children],
         };
       case 'sink':
-        return { kind: 'sink', name, topic: node.sink.topic, predecessors: [...node.parents] };
+        return {
+          kind: 'sink',
+          name,
+          topic:
+            typeof node.sink.topic === 'string'
+              ? this.#describeTopic(node.sink.topic)
+              : EXTRACTED_TOPIC,
+          predecessors: [...node.parents],
+        };
     }
+  }
+
+  /** A repartition topic shows as `${name}-repartition`, as Kafka Streams describes internal topics. */
+  #describeTopic(topic: string): string {
+    return this.#repartitionTopics.has(topic) ? `${topic}-repartition` : topic;
   }
 }
 

@@ -51,3 +51,4 @@ export {
   type TestKeyValue,
   type TestHeaders,
 } from './topology-test-driver.ts';
+export { TaskHarness, type TaskHarnessOptions } from './task-harness.ts';

@@ -3,8 +3,7 @@
  * Kafka Streams' IntegrationTestUtils: produce records synchronously, and
  * wait until a topic holds a number of committed records.
  */
-import { Kafka, logLevel } from 'kafkajs';
-import { randomBytes } from 'node:crypto';
+import { createKafkaClient, type KafkaClient } from '../framework/client/index.ts';
 import { waitFor } from './wait.ts';
 
 export interface KeyValueRecord {
@@ -25,11 +24,11 @@ export interface ReceivedRecord {
   headers: Record<string, Buffer | undefined>;
 }
 
-function client(brokers: readonly string[]): Kafka {
-  return new Kafka({
+function client(brokers: readonly string[]): Promise<KafkaClient> {
+  return createKafkaClient({
     clientId: 'streamtx-testkit',
     brokers: [...brokers],
-    logLevel: logLevel.NOTHING,
+    logLevel: 'nothing',
     retry: { retries: 10, initialRetryTime: 100 },
   });
 }
@@ -40,29 +39,28 @@ export async function produceRecords(
   topic: string,
   records: KeyValueRecord[],
 ): Promise<void> {
-  const producer = client(brokers).producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+  const kafka = await client(brokers);
+  const producer = kafka.producer();
   try {
     for (let i = 0; i < records.length; i += 1000) {
-      await producer.send({
+      await producer.send(
         topic,
-        acks: -1,
-        messages: records.slice(i, i + 1000).map((r) => ({
+        records.slice(i, i + 1000).map((r) => ({
           key: r.key,
           value: r.value,
-          partition: r.partition,
-          timestamp: r.timestamp === undefined ? undefined : String(r.timestamp),
-          headers: r.headers,
+          ...(r.partition === undefined ? {} : { partition: r.partition }),
+          ...(r.timestamp === undefined ? {} : { timestamp: r.timestamp }),
+          ...(r.headers === undefined ? {} : { headers: r.headers }),
         })),
-      });
+      );
     }
   } finally {
-    await producer.disconnect();
+    await kafka.close();
   }
 }
 
 /**
- * Reads a topic from the beginning with read_committed until at least
+ * Reads every partition of a topic from the beginning with read_committed until at least
  * `count` records arrived (or times out naming the topic and how many came).
  */
 export async function waitForRecords(
@@ -71,35 +69,52 @@ export async function waitForRecords(
   count: number,
   options: { timeoutMs?: number; onRecord?: (r: ReceivedRecord) => void } = {},
 ): Promise<ReceivedRecord[]> {
-  const consumer = client(brokers).consumer({
-    groupId: `streamtx-testkit-reader-${randomBytes(6).toString('hex')}`,
-    readUncommitted: false,
-  });
+  const kafka = await client(brokers);
   const received: ReceivedRecord[] = [];
-  await consumer.connect();
+  const positions = new Map<number, bigint>();
   try {
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        const r: ReceivedRecord = {
-          topic,
-          partition,
-          offset: message.offset,
-          key: message.key ?? null,
-          value: message.value ?? null,
-          timestamp: Number(message.timestamp),
-          headers: (message.headers ?? {}) as Record<string, Buffer | undefined>,
-        };
-        received.push(r);
-        options.onRecord?.(r);
+    const partitions = (await kafka.admin.partitionCounts([topic])).get(topic) ?? 0;
+    await waitFor(
+      async () => {
+        for (let p = 0; p < partitions; p++) {
+          const from = positions.get(p) ?? 0n;
+          const end = (await kafka.admin.endOffsets(topic, 'read_committed')).get(p) ?? 0n;
+          if (end <= from) continue;
+          for await (const batch of kafka.readPartition(topic, p, from, end)) {
+            for (const m of batch) {
+              const r: ReceivedRecord = {
+                topic,
+                partition: p,
+                offset: m.offset.toString(),
+                key: m.key,
+                value: m.value,
+                timestamp: m.timestamp,
+                headers: flatHeaders(m.headers),
+              };
+              received.push(r);
+              options.onRecord?.(r);
+            }
+          }
+          positions.set(p, end);
+        }
+        return received.length >= count;
       },
-    });
-    await waitFor(() => received.length >= count, {
-      timeoutMs: options.timeoutMs ?? 60_000,
-      what: `${count} committed records on ${topic} (got ${received.length})`,
-    });
+      {
+        intervalMs: 50,
+        timeoutMs: options.timeoutMs ?? 60_000,
+        what: `${count} committed records on ${topic} (got ${received.length})`,
+      },
+    );
   } finally {
-    await consumer.disconnect();
+    await kafka.close();
   }
   return received;
+}
+
+function flatHeaders(
+  headers: Record<string, Buffer | Buffer[] | undefined>,
+): Record<string, Buffer | undefined> {
+  const out: Record<string, Buffer | undefined> = {};
+  for (const [k, v] of Object.entries(headers)) out[k] = Array.isArray(v) ? v[0] : v;
+  return out;
 }

@@ -22,7 +22,7 @@ import {
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel as KafkaLogLevel, type Admin } from 'kafkajs';
+import { createKafkaClient, type KafkaAdmin, type KafkaClient } from '../framework/client/index.ts';
 import { ensureKafka, findJava, type KafkaInstallOptions } from './kafka-install.ts';
 import { waitFor } from './wait.ts';
 
@@ -69,7 +69,7 @@ export class KafkaCluster {
   private readonly brokers = new Map<number, Broker>();
   private watchdog: ChildProcess | undefined;
   private stopped = false;
-  private admin: Admin | undefined;
+  private admin: KafkaClient | undefined;
   private external: string[] | undefined;
 
   private constructor(
@@ -223,22 +223,19 @@ export class KafkaCluster {
       ...options.config,
     };
     const partitions = options.partitions ?? 1;
-    const created = await this.withAdmin((admin) =>
-      admin.createTopics({
-        // kafkajs's own wait asks one broker and fails if that broker's
-        // metadata lags; we wait below until every broker knows the leaders.
-        waitForLeaders: false,
-        topics: [
-          {
-            topic: name,
-            numPartitions: partitions,
-            replicationFactor,
-            configEntries: Object.entries(config).map(([k, v]) => ({ name: k, value: String(v) })),
-          },
-        ],
-      }),
-    );
-    if (!created) throw new Error(`topic ${name} already exists`);
+    await this.withAdmin(async (admin) => {
+      if ((await admin.listTopics()).includes(name))
+        throw new Error(`topic ${name} already exists`);
+      await admin.createTopics([
+        {
+          topic: name,
+          partitions,
+          replicationFactor,
+          config: Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)])),
+        },
+      ]);
+    });
+    // The asked broker knows the leaders; wait until every broker does.
     await waitFor(() => this.everyBrokerKnows(name, partitions), {
       timeoutMs: 60_000,
       what: `leaders for every partition of ${name} in every broker's metadata`,
@@ -247,8 +244,8 @@ export class KafkaCluster {
 
   /** Broker id of the current leader of a partition (-1 when it has none). */
   async leaderOf(topic: string, partition: number): Promise<number> {
-    const meta = await this.withAdmin((admin) => admin.fetchTopicMetadata({ topics: [topic] }));
-    const p = meta.topics[0]?.partitions.find((x) => x.partitionId === partition);
+    const meta = await this.withAdmin((admin) => admin.topicMetadata([topic]));
+    const p = meta.get(topic)?.find((x) => x.partition === partition);
     if (!p) throw new Error(`${topic}-${partition} does not exist`);
     return p.leader;
   }
@@ -261,9 +258,9 @@ export class KafkaCluster {
    */
   async transactionCoordinatorOf(transactionalId: string): Promise<number> {
     const meta = await this.withAdmin((admin) =>
-      admin.fetchTopicMetadata({ topics: ['__transaction_state'] }),
+      admin.topicMetadata(['__transaction_state']).catch(() => new Map()),
     );
-    const partitions = meta.topics[0]?.partitions.length ?? 0;
+    const partitions = meta.get('__transaction_state')?.length ?? 0;
     if (partitions === 0)
       throw new Error(
         '__transaction_state does not exist yet: no transactional producer has initialised',
@@ -283,7 +280,7 @@ export class KafkaCluster {
   private async stopAll(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await this.admin?.disconnect().catch(() => undefined);
+    await this.admin?.close().catch(() => undefined);
     this.admin = undefined;
     if (this.external) return;
     await Promise.all([...this.brokers.values()].map((b) => this.kill(b.id)));
@@ -536,8 +533,7 @@ export class KafkaCluster {
     const answers = await Promise.all(
       addresses.map((address) =>
         this.askBroker(address, async (admin) => {
-          const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-          const ps = meta.topics[0]?.partitions ?? [];
+          const ps = (await admin.topicMetadata([topic])).get(topic) ?? [];
           return ps.length === partitions && ps.every((p) => p.leader >= 0);
         }),
       ),
@@ -554,24 +550,22 @@ export class KafkaCluster {
   /** One request to one broker through a throwaway client; false when it cannot answer. */
   private async askBroker(
     address: string,
-    question: (admin: Admin) => Promise<boolean>,
+    question: (admin: KafkaAdmin) => Promise<boolean>,
   ): Promise<boolean> {
-    const kafka = new Kafka({
+    const client = await createKafkaClient({
       clientId: 'streamtx-testkit-probe',
       brokers: [address],
-      logLevel: KafkaLogLevel.NOTHING,
-      connectionTimeout: 1000,
-      requestTimeout: 5000,
+      logLevel: 'nothing',
+      connectionTimeoutMs: 1000,
+      requestTimeoutMs: 5000,
       retry: { retries: 0 },
     });
-    const admin = kafka.admin();
     try {
-      await admin.connect();
-      return await question(admin);
+      return await question(client.admin);
     } catch {
       return false;
     } finally {
-      await admin.disconnect().catch(() => undefined);
+      await client.close().catch(() => undefined);
     }
   }
 
@@ -580,12 +574,12 @@ export class KafkaCluster {
       const info = await admin.describeCluster();
       const listed = new Set(info.brokers.map((b) => b.nodeId));
       return (
-        expected.every((e) => listed.has(e)) && info.controller !== null && info.controller >= 0
+        expected.every((e) => listed.has(e)) && info.controllerId !== null && info.controllerId >= 0
       );
     });
   }
 
-  private async withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
+  private async withAdmin<T>(fn: (admin: KafkaAdmin) => Promise<T>): Promise<T> {
     // A fresh client whenever the last one failed: its connections may point
     // at a broker that was just killed.
     if (!this.admin) {
@@ -595,23 +589,21 @@ export class KafkaCluster {
         (running.length > 0 ? running : [...this.brokers.values()]).map(
           (b) => `127.0.0.1:${b.port}`,
         );
-      const kafka = new Kafka({
+      this.admin = await createKafkaClient({
         clientId: 'streamtx-testkit',
         brokers,
-        logLevel: KafkaLogLevel.NOTHING,
-        connectionTimeout: 2000,
-        requestTimeout: 10_000,
+        logLevel: 'nothing',
+        connectionTimeoutMs: 2000,
+        requestTimeoutMs: 10_000,
         retry: { retries: 3, initialRetryTime: 100 },
       });
-      this.admin = kafka.admin();
-      await this.admin.connect();
     }
     try {
-      return await fn(this.admin);
+      return await fn(this.admin.admin);
     } catch (err) {
-      const admin = this.admin;
+      const client = this.admin;
       this.admin = undefined;
-      await admin?.disconnect().catch(() => undefined);
+      await client?.close().catch(() => undefined);
       throw err;
     }
   }

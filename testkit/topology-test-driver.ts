@@ -30,29 +30,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConsumedRecord } from '../framework/client/index.ts';
 import { StreamsError } from '../framework/errors.ts';
+import { changelogTopic, taskId, topicPartitionKey as tpKey } from '../framework/names.ts';
 import {
   compileStreamsAppOptions,
   type CompiledStreamsAppOptions,
   type DeserializationErrorHandler,
+  type InvalidTimestampHandler,
 } from '../framework/options.ts';
-import type { RecordHeaders, StateStore, StoreBuilder } from '../framework/processor.ts';
+import type { RecordHeaders, StateStore } from '../framework/processor.ts';
 import { SerialQueue } from '../framework/runtime/serial-queue.ts';
-import {
-  StreamTask,
-  changelogTopic,
-  tpKey,
-  type TaskEnvironment,
-} from '../framework/runtime/stream-task.ts';
+import { StreamTask } from '../framework/runtime/stream-task.ts';
+import { createTaskEnvironment } from '../framework/runtime/task-environment.ts';
 import type { Serde } from '../framework/serdes.ts';
-import {
-  taskIdOf,
-  type BuiltTopology,
-  type Subtopology,
-  type Topology,
-} from '../framework/topology.ts';
+import type { BuiltTopology, Subtopology, Topology } from '../framework/topology.ts';
 import type { KeyValueStore } from '../stores/key-value-store.ts';
 import type { WindowStore } from '../stores/window-store.ts';
-import { MemoryKafka, MemoryTaskOutput } from './internals/memory-kafka.ts';
+import { MemoryKafka, MemoryKafkaClient } from './internals/memory-kafka.ts';
 
 export interface TopologyTestDriverOptions {
   /** Initial wall-clock time (ms since the epoch) of the driver's mocked clock. @default 0 */
@@ -67,6 +60,8 @@ export interface TopologyTestDriverOptions {
   stateDir?: string;
   /** As in StreamsAppOptions. @default 'fail' */
   deserializationErrorHandler?: DeserializationErrorHandler;
+  /** As in StreamsAppOptions. @default 'fail' */
+  invalidTimestampHandler?: InvalidTimestampHandler;
   /** Receives the task's log lines (e.g. a record skipped by the skip handler). @default discarded */
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
@@ -119,8 +114,6 @@ export class UnknownTopicError extends StreamsError {
 interface DriverTask {
   readonly subtopology: Subtopology;
   task: StreamTask;
-  /** The task's stores as built by its current StreamTask. */
-  stores: Map<string, StateStore>;
   /** Next offset to fetch per source partition (the consumer position the task seeks). */
   fetch: Map<string, bigint>;
 }
@@ -131,6 +124,8 @@ export class TopologyTestDriver {
   readonly #topology: BuiltTopology;
   readonly #options: CompiledStreamsAppOptions;
   readonly #kafka: MemoryKafka;
+  readonly #client: MemoryKafkaClient;
+  readonly #processorInstances = new WeakSet<object>();
   readonly #stateDir: string;
   readonly #log: (level: 'info' | 'warn' | 'error', message: string) => void;
   readonly #queue = new SerialQueue();
@@ -146,7 +141,6 @@ export class TopologyTestDriver {
   readonly #ready: Promise<void>;
 
   constructor(topology: Topology, options: TopologyTestDriverOptions = {}) {
-    this.#topology = topology.build();
     const time = options.initialWallClockTime ?? 0;
     this.#initialTime = time instanceof Date ? time.getTime() : time;
     if (!Number.isSafeInteger(this.#initialTime)) {
@@ -163,7 +157,11 @@ export class TopologyTestDriver {
         ...(options.deserializationErrorHandler === undefined
           ? {}
           : { deserializationErrorHandler: options.deserializationErrorHandler }),
+        ...(options.invalidTimestampHandler === undefined
+          ? {}
+          : { invalidTimestampHandler: options.invalidTimestampHandler }),
       });
+      this.#topology = topology.build(this.#options.applicationId);
     } catch (err) {
       rmSync(this.#stateDir, { recursive: true, force: true });
       throw err;
@@ -173,12 +171,12 @@ export class TopologyTestDriver {
       () => 1,
       () => this.#now,
     );
+    this.#client = new MemoryKafkaClient(this.#kafka);
     this.#ready = this.#queue.run(async () => {
       for (const subtopology of this.#topology.subtopologies) {
         const driverTask: DriverTask = {
           subtopology,
           task: undefined as unknown as StreamTask,
-          stores: new Map(),
           fetch: new Map(),
         };
         this.#tasks.push(driverTask);
@@ -304,7 +302,14 @@ export class TopologyTestDriver {
   /** Every store of every task, by name. */
   getAllStateStores(): Map<string, StateStore> {
     this.#checkStarted();
-    return new Map(this.#tasks.flatMap((t) => [...t.stores]));
+    return new Map(
+      this.#tasks.flatMap((t) =>
+        [...t.subtopology.stores.keys()].flatMap((name) => {
+          const store = t.task.getStore(name);
+          return store ? [[name, store] as const] : [];
+        }),
+      ),
+    );
   }
 
   /**
@@ -409,44 +414,28 @@ export class TopologyTestDriver {
     }
   }
 
-  /** Builds and initialises the sub-topology's StreamTask on the in-memory Kafka. */
+  /**
+   * Builds and initialises the sub-topology's StreamTask on the in-memory Kafka, with the
+   * environment factory StreamsApp uses; a rebuilt task is the next incarnation of the failed
+   * one, as in the app.
+   */
   async #build(driverTask: DriverTask): Promise<void> {
     const { subtopology } = driverTask;
-    const id = taskIdOf(subtopology.id, PARTITION);
-    const { applicationId } = this.#options;
-    const stores = new Map<string, StateStore>();
-    // Store builders wrapped only to see the instances the task builds, for getKeyValueStore().
-    const watched: Subtopology = {
-      ...subtopology,
-      stores: new Map(
-        [...subtopology.stores].map(([name, builder]) => [
-          name,
-          watchBuild(builder, (store) => stores.set(name, store)),
-        ]),
-      ),
-    };
+    const id = taskId(subtopology.id, PARTITION);
     const fetch = new Map<string, bigint>();
-    const kafka = this.#kafka;
-    const env: TaskEnvironment = {
+    const env = createTaskEnvironment(id, {
       options: this.#options,
-      output: new MemoryTaskOutput(kafka, `${applicationId}-${id}`, applicationId),
-      startOffsets: async (partitions) =>
-        new Map(
-          partitions.map(({ topic, partition }) => [
-            tpKey(topic, partition),
-            kafka.committedOffset(applicationId, topic, partition) ?? 0n,
-          ]),
-        ),
-      seek: (topic, partition, offset) => void fetch.set(tpKey(topic, partition), offset),
+      client: this.#client,
+      seek: (_task, topic, partition, offset) => void fetch.set(tpKey(topic, partition), offset),
       partitionCount: () => 1,
+      fetchPartitionCount: async () => 1,
       now: () => this.#now,
       log: (level, message) => this.#log(level, message),
-      changelogOffsets: async (topic, partition) => kafka.offsetsOf(topic, partition),
-      readChangelog: (topic, partition, from, until) => kafka.read(topic, partition, from, until),
-    };
-    const task = new StreamTask(id, PARTITION, watched, env);
+      processorInstances: this.#processorInstances,
+    });
+    const previous = driverTask.task as StreamTask | undefined;
+    const task = new StreamTask(id, PARTITION, subtopology, env, previous);
     driverTask.task = task;
-    driverTask.stores = stores;
     driverTask.fetch = fetch;
     await task.init();
   }
@@ -467,7 +456,7 @@ export class TopologyTestDriver {
   #store(name: string): StateStore {
     this.#checkStarted();
     for (const t of this.#tasks) {
-      const store = t.stores.get(name);
+      const store = t.task.getStore(name);
       if (store) return store;
     }
     const known = this.#tasks.flatMap((t) => [...t.subtopology.stores.keys()]).sort();
@@ -656,19 +645,6 @@ export class TestOutputTopic<K, V> {
   isEmpty(): boolean {
     return this.getQueueSize() === 0;
   }
-}
-
-/** A builder whose build() also reports the instance. */
-function watchBuild(builder: StoreBuilder, built: (store: StateStore) => void): StoreBuilder {
-  return Object.create(builder, {
-    build: {
-      value: () => {
-        const store = builder.build();
-        built(store);
-        return store;
-      },
-    },
-  }) as StoreBuilder;
 }
 
 function isWindowStore(store: StateStore): boolean {

@@ -1,12 +1,15 @@
 /**
- * The Kafka client adapter: the only module of streamtx that imports a Kafka
- * client library (DESIGN.md invariant 7). The runtime codes against
- * `KafkaClient`; kafkajs 2.2.4 is the one implementation today.
+ * The Kafka client adapter, backend-neutral: the interface the runtime codes
+ * against (types.ts), error classification (errors.ts) and the
+ * transactional producer's state machine (transaction-state.ts). A backend
+ * lives in its own folder behind its own entry — kafkajs 2.2.4 in
+ * ./kafkajs/, the only code that imports it — and is loaded when a client is
+ * created, not when this module is (docs/architecture.md, "Client boundary").
  *
  * ```ts
  * import { createKafkaClient, classify } from './framework/client/index.ts';
  *
- * const client = createKafkaClient({ brokers: ['127.0.0.1:9092'], clientId: 'app-worker-1' });
+ * const client = await createKafkaClient({ brokers: ['127.0.0.1:9092'], clientId: 'app-worker-1' });
  * await client.admin.createTopics([{ topic: 'out', partitions: 3, replicationFactor: 3 }]);
  * const producer = client.transactionalProducer('app-0_1', { transactionTimeoutMs: 10_000 });
  * await producer.init(); // fences the previous owner of task 0_1
@@ -22,23 +25,26 @@
  * await client.close();
  * ```
  */
-import { createKafkajsClient } from './kafkajs/client.ts';
 import type { KafkaClient, KafkaClientOptions } from './types.ts';
 
 export type * from './types.ts';
 export {
   classify,
-  errorCode,
   ClientError,
   IllegalTransactionStateError,
   ProducerFencedError,
+  KAFKA_ERROR_CODES,
+  isUnreachable,
 } from './errors.ts';
 export type { ClientErrorKind, ClientOperation, ErrorClassification } from './errors.ts';
-export { TRANSACTION_TRANSITIONS, OPERATION_STATES } from './transaction-state.ts';
-export { TransactionError } from './kafkajs/producer.ts';
-export { CONCURRENT_TRANSACTIONS_BACKOFF_MS } from './kafkajs/internals.ts';
+export {
+  TRANSACTION_TRANSITIONS,
+  OPERATION_STATES,
+  TransactionStateMachine,
+} from './transaction-state.ts';
 
-/** Creates the Kafka client adapter (kafkajs-based). */
-export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
+/** Creates a client of the default backend (kafkajs), loading it on first use. */
+export async function createKafkaClient(options: KafkaClientOptions): Promise<KafkaClient> {
+  const { createKafkajsClient } = await import('./kafkajs/index.ts');
   return createKafkajsClient(options);
 }

@@ -1,7 +1,8 @@
 /**
  * The Kafka client adapter interface the runtime codes against. Nothing in
  * here names kafkajs: a second implementation (e.g. librdkafka-based) only
- * has to provide `KafkaClient` (DESIGN.md invariant 7).
+ * has to provide `KafkaClient` (docs/architecture.md, invariant 7), and
+ * throw only `ClientError`s (errors.ts).
  *
  * Offsets are `bigint` (Kafka offsets are int64). "Offset" in `sendOffsets`
  * and committed offsets always means the next offset to read.
@@ -29,6 +30,25 @@ export interface KafkaClientOptions {
   requestTimeoutMs?: number;
   /** @default 3000 */
   connectionTimeoutMs?: number;
+  /** Retries of a failed request, in kafkajs's convention. @default kafkajs's (5 retries from 300 ms) */
+  retry?: RetryOptions;
+}
+
+export interface RetryOptions {
+  retries?: number;
+  /** @default 300 */
+  initialRetryTime?: number;
+  /** @default 30000 */
+  maxRetryTime?: number;
+}
+
+/** One partition of a topic as the cluster metadata describes it. */
+export interface PartitionMetadata {
+  partition: number;
+  /** Broker id of the leader, -1 when it has none. */
+  leader: number;
+  replicas: number[];
+  isr: number[];
 }
 
 export interface TopicSpec {
@@ -72,6 +92,14 @@ export interface KafkaAdmin {
   endOffsets(topic: string, isolation?: IsolationLevel): Promise<Map<number, bigint>>;
   /** Per partition: the log start offset. */
   beginningOffsets(topic: string): Promise<Map<number, bigint>>;
+  /** Every topic's name, sorted (internal ones included). */
+  listTopics(): Promise<string[]>;
+  /** Partitions with their leaders, per topic, as the asked broker's metadata has them. */
+  topicMetadata(topics: string[]): Promise<Map<string, PartitionMetadata[]>>;
+  /** Deletes each partition's records below the offset (DeleteRecords; the log start moves). */
+  deleteRecords(offsets: readonly TopicPartitionOffset[]): Promise<void>;
+  /** Values of these configs of one broker (those it reports). */
+  brokerConfigs(names: string[]): Promise<Map<string, string>>;
   describeCluster(): Promise<ClusterDescription>;
   close(): Promise<void>;
 }
@@ -123,9 +151,19 @@ export type TransactionState =
   | 'FATAL'
   | 'CLOSED';
 
+/** Record batch compression the adapters support without native codecs. */
+export type Compression = 'none' | 'gzip';
+
+export interface PlainProducerOptions {
+  /** @default 'none' */
+  compression?: Compression;
+}
+
 export interface TransactionalProducerOptions {
   /** Must exceed the commit interval (checked by the runtime). @default 60000 */
   transactionTimeoutMs?: number;
+  /** @default 'none' */
+  compression?: Compression;
   /** Observer for client-level events (tests, metrics). */
   observer?: ProducerObserver;
 }
@@ -222,8 +260,14 @@ export interface GroupConsumerOptions {
   rebalanceTimeoutMs?: number;
   /** @default 3000 */
   heartbeatIntervalMs?: number;
-  /** @default 500 */
+  /** How long the broker may wait for `minBytes` before it answers a fetch. @default 500 */
   maxWaitTimeMs?: number;
+  /** @default 1 */
+  minBytes?: number;
+  /** @default 10485760 */
+  maxBytes?: number;
+  /** @default 1048576 */
+  maxBytesPerPartition?: number;
 }
 
 export interface ConsumedBatch {
@@ -297,7 +341,7 @@ export interface KafkaClient {
     options?: TransactionalProducerOptions,
   ): TransactionalProducer;
   /** A producer without transactions (at_least_once). */
-  producer(): PlainProducer;
+  producer(options?: PlainProducerOptions): PlainProducer;
   groupConsumer(options: GroupConsumerOptions): GroupConsumer;
   /**
    * Reads one partition from `fromOffset` (inclusive) to `untilOffset`
@@ -316,3 +360,8 @@ export interface KafkaClient {
   ): AsyncIterable<ConsumedRecord[]>;
   close(): Promise<void>;
 }
+
+/** Makes a client of one backend; StreamsApp takes one (docs/architecture.md, "Client boundary"). */
+export type KafkaClientFactory = (
+  options: KafkaClientOptions,
+) => KafkaClient | Promise<KafkaClient>;

@@ -1,181 +1,155 @@
 /**
  * A task: one sub-topology on one partition number of its co-partitioned
- * source topics. It owns the processor instances, the stores, the record
- * collector and, under exactly_once, its own transactional producer.
+ * source topics (docs/architecture.md, "Tasks"). It owns the processor
+ * instances, a state manager (stores, restore), a record collector (the
+ * outbox) and, under exactly_once, its own transactional producer. This
+ * file keeps the lifecycle and the commit cycle; the rest lives in its
+ * seams: state-manager.ts, record-collector.ts, processor-context.ts,
+ * punctuation-queue.ts, task-output.ts.
  *
- * Lifecycle (every transition runs on the task's SerialQueue):
+ * Lifecycle (every transition runs on the task's serial queue; TASK_TRANSITIONS):
  *
- *   CREATED ──init()──▶ INITIALIZING ──▶ RUNNING ──close()──▶ CLOSED
- *                           │                │
- *                           └──── failure ───┴──▶ CLOSED (dirty: aborted, producer dropped)
+ *   CREATED ──init()──▶ RESTORING ──▶ RUNNING ──close()──▶ CLOSED
+ *      │                    │            │                   ▲
+ *      └────────────────────┴─ failure ──┴── closeDirty() ───┘
  *
- * init() fences first (InitProducerId), then opens stores, then reads the
- * committed offsets and seeks the consumer there (DESIGN.md invariant 2). A
- * task that failed is never reused: the app builds a new one, which fences
- * and re-reads its offsets, so nothing of the failed transaction survives.
+ * The exactly-once order, in one screen (invariants 2 and 3):
+ *
+ *   init:    fence (InitProducerId) → previous incarnation closed → restore
+ *            stores → read committed offsets → seek → processors' init()
+ *   commit:  begin → process records (sends buffered) → flush (every send
+ *            awaited) → sendOffsets(last processed + 1) → EndTxn → commit
+ *            the stores' SQLite transaction with the changelog offset
+ *
+ * A task that failed is never reused: the task manager builds a new one,
+ * which fences and re-reads its offsets, so nothing of the failed
+ * transaction survives (invariant 4).
  */
-import { join } from 'node:path';
-import { classify } from '../client/index.ts';
-import type {
-  ConsumedRecord,
-  Headers,
-  ProducerRecord,
-  TopicPartition,
-  TopicPartitionOffset,
-} from '../client/index.ts';
-import { faultPoint } from './fault-injection.ts';
+import type { ConsumedRecord, TopicPartition, TopicPartitionOffset } from '../client/index.ts';
 import {
   DeserializationError,
   ProcessorError,
-  SerializationError,
   StreamsError,
   StreamsFatalError,
   TaskCorruptedError,
   TaskMigratedError,
+  type StreamsErrorContext,
 } from '../errors.ts';
-import type { CompiledStreamsAppOptions } from '../options.ts';
+import { parseTopicPartitionKey, topicPartitionKey } from '../names.ts';
 import type {
   Cancellable,
   Processor,
-  ProcessorContext,
   PunctuationType,
   Punctuator,
   Record as StreamRecord,
   RecordHeaders,
   StateStore,
 } from '../processor.ts';
-import type { SinkNode, SourceNode, Subtopology } from '../topology.ts';
+import type { OperationScope, TaskTelemetry, TransactionOutcome } from '../telemetry.ts';
+import type {
+  ProcessorNode,
+  SinkNode,
+  SourceNode,
+  Subtopology,
+  TopologyNode,
+} from '../topology.ts';
+import { faultPoint } from './fault-injection.ts';
+import { ProcessorContextImpl, type ContextHost } from './processor-context.ts';
+import { PunctuationQueue, type Schedule } from './punctuation-queue.ts';
+import { RecordCollector } from './record-collector.ts';
 import { SerialQueue } from './serial-queue.ts';
-import {
-  getDefaultTelemetry,
-  type CommitScope,
-  type Delivery,
-  type OperationScope,
-  type TaskTelemetry,
-  type TransactionOutcome,
-} from '../telemetry.ts';
-import type { TaskOutput } from './task-output.ts';
+import { StateManager } from './state-manager.ts';
+import type { SourcePartition, TaskEnvironment } from './task-environment.ts';
+import { translateFailure, type TaskOutput } from './task-output.ts';
 
-export type TaskState = 'CREATED' | 'INITIALIZING' | 'RUNNING' | 'CLOSED';
+export type { CommitEvent, TaskEnvironment } from './task-environment.ts';
+export type { RestoreEvent } from './state-manager.ts';
 
-export interface TaskEnvironment {
-  readonly options: CompiledStreamsAppOptions;
-  readonly output: TaskOutput;
-  /** Next offset to read per partition (read after fencing); a partition without a commit starts at its beginning. */
-  startOffsets(partitions: TopicPartition[]): Promise<Map<string, bigint>>;
-  /** Points the consumer at `offset` and resumes fetching the partition. */
-  seek(topic: string, partition: number, offset: bigint): void;
-  partitionCount(topic: string): number | undefined;
-  now(): number;
-  log(level: 'info' | 'warn' | 'error', message: string): void;
-  /** Told after every successful commit (metrics, benchmarks). */
-  committed?(event: CommitEvent): void;
-  /** First and end (read_committed) offsets of a changelog partition, read after fencing. */
-  changelogOffsets(topic: string, partition: number): Promise<{ beginning: bigint; end: bigint }>;
-  /** Committed changelog records in [from, until), in batches. */
-  readChangelog(
-    topic: string,
-    partition: number,
-    from: bigint,
-    until: bigint,
-  ): AsyncIterable<ConsumedRecord[]>;
-  /** Restore progress, per store: at the start, after each batch, at the end. */
-  restoring?(event: RestoreEvent): void;
-}
+export type TaskState = 'CREATED' | 'RESTORING' | 'RUNNING' | 'CLOSED';
 
-export interface RestoreEvent {
-  taskId: string;
-  store: string;
-  /** Changelog records replayed so far. */
-  restored: number;
-  /** Changelog records to replay (end − start offset; markers and compaction make it an upper bound). */
-  total: number;
-  done: boolean;
-  /** Why the local state was not trusted and is rebuilt from the changelog start, if it was not. */
-  rebuildReason?: string;
-}
+export const TASK_TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>> = {
+  CREATED: ['RESTORING', 'CLOSED'],
+  RESTORING: ['RUNNING', 'CLOSED'],
+  RUNNING: ['CLOSED'],
+  CLOSED: [],
+};
 
-/** `${applicationId}-${store}-changelog`, the compacted topic a logged store writes to. */
-export const changelogTopic = (applicationId: string, store: string): string =>
-  `${applicationId}-${store}-changelog`;
+const EMPTY_HEADERS: RecordHeaders = Object.freeze({}) as RecordHeaders;
 
-export interface CommitEvent {
-  taskId: string;
-  /** Input records the transaction covered. */
-  records: number;
-  /** From the first send of the commit (outbox flush) to the commit's acknowledgement. */
-  durationMs: number;
-}
-
-export const tpKey = (topic: string, partition: number): string => `${topic}:${partition}`;
-
-interface CurrentRecord {
-  topic: string | undefined;
-  partition: number | undefined;
-  offset: string | undefined;
-  timestamp: number;
-  headers: RecordHeaders;
-}
-
-interface Schedule {
-  intervalMs: number;
-  type: PunctuationType;
-  callback: Punctuator;
-  next: number;
-  cancelled: boolean;
-  node: string;
-}
-
-export class StreamTask {
+export class StreamTask implements ContextHost {
   readonly queue = new SerialQueue();
   private stateValue: TaskState = 'CREATED';
+  private readonly telemetry: TaskTelemetry;
+  private readonly output: TaskOutput;
+  private readonly collector: RecordCollector;
+  private readonly stateManager: StateManager;
+  private readonly punctuation = new PunctuationQueue();
   private readonly processors = new Map<string, Processor>();
-  private readonly stores = new Map<string, StateStore>();
-  /** Changelog topic per logged store. */
-  private readonly changelogs = new Map<string, string>();
-  /** Per logged store: next changelog offset after this transaction's writes. */
-  private readonly changelogNext = new Map<string, bigint>();
-  /** Changelog records replayed into each store at init (for tests and logs). */
-  readonly restoredRecords = new Map<string, number>();
-  /** Next offset to process per source partition; what the next commit sends. */
+  private readonly contexts = new Map<string, ProcessorContextImpl>();
+  /** Next offset to process per source partition (by topicPartitionKey); what the next commit sends. */
   private readonly positions = new Map<string, bigint>();
-  private readonly outbox = new Map<string, ProducerRecord[]>();
-  private outboxSize = 0;
-  private readonly schedules: Schedule[] = [];
-  private current: CurrentRecord = {
-    topic: undefined,
-    partition: undefined,
-    offset: undefined,
-    timestamp: -1,
-    headers: {},
-  };
-  private currentNode = '';
+  /** The positions of the last successful commit. */
+  private committedPositions: ReadonlyMap<string, bigint> = new Map();
+
+  // The record (or punctuation) being processed: what the context shows and errors name.
+  private curTopic: string | undefined;
+  private curPartition: number | undefined;
+  private curOffset: bigint | undefined;
+  private curTimestamp = -1;
+  private curHeaders: RecordHeaders = EMPTY_HEADERS;
+  private scope: OperationScope | undefined;
+
   private streamTimeValue = -1;
   private uncommitted = 0;
   private transactionStartedAt = 0;
+  private transactionOpen = false;
   private commitRequested = false;
+  /** A failure raised outside a processor call (a late forward): fails the task's next step. */
+  private pendingFailure: StreamsError | undefined;
+  /** Set when the task manager gave up on a job of this task (it outlived its time limit). */
+  private abandoned: StreamsError | undefined;
+  private outputClosed = false;
   /** Records processed and committed over the task's life. */
   committedRecords = 0;
-  private readonly telemetry: TaskTelemetry;
-  /** The record or punctuation being processed, when telemetry records it. */
-  private scope: OperationScope | undefined;
-  /** Output records of the open transaction whose delivery telemetry records. */
-  private deliveries: Delivery[] = [];
-  private transactionOpen = false;
+  private resolveClosed!: () => void;
+  /** Resolves once the task is CLOSED and its stores and producer are released. */
+  readonly closed = new Promise<void>((resolve) => (this.resolveClosed = resolve));
 
   constructor(
     readonly id: string,
     readonly partition: number,
     private readonly subtopology: Subtopology,
     private readonly env: TaskEnvironment,
+    /** The task's previous incarnation on this worker, whose stores this one reopens. */
+    private readonly previous?: StreamTask,
   ) {
     const { applicationId } = env.options;
-    this.telemetry = (env.options.telemetry ?? getDefaultTelemetry()).task({
+    this.telemetry = env.telemetry.task({
       applicationId,
       groupId: applicationId,
       taskId: id,
       partition,
     });
+    const where = (): StreamsErrorContext => this.errorContext();
+    this.output = env.createOutput(where);
+    this.collector = new RecordCollector({
+      taskId: id,
+      partition,
+      output: this.output,
+      telemetry: this.telemetry,
+      partitionCount: (topic) => env.partitionCount(topic),
+      fetchPartitionCount: (topic) => env.fetchPartitionCount(topic),
+      where,
+    });
+    this.stateManager = new StateManager(
+      id,
+      partition,
+      subtopology.stores,
+      env,
+      this.collector,
+      this.telemetry,
+      () => this.curTimestamp,
+    );
   }
 
   get state(): TaskState {
@@ -186,9 +160,24 @@ export class StreamTask {
     return this.streamTimeValue;
   }
 
+  /** Changelog records replayed into each store at init. */
+  get restoredRecords(): ReadonlyMap<string, number> {
+    return this.stateManager.restoredRecords;
+  }
+
   /** A store of this task (as Kafka Streams' Task.getStore), for the test driver and diagnostics. */
   getStore(name: string): StateStore | undefined {
-    return this.stores.get(name);
+    return this.stateManager.store(name);
+  }
+
+  /** Committed next offsets of the task's repartition inputs: what may be purged below. */
+  committedRepartitionOffsets(): TopicPartitionOffset[] {
+    return this.subtopology.repartitionSourceTopics.flatMap((topic) => {
+      const offset = this.committedPositions.get(topicPartitionKey(topic, this.partition));
+      return offset === undefined || offset === 0n
+        ? []
+        : [{ topic, partition: this.partition, offset }];
+    });
   }
 
   get partitions(): TopicPartition[] {
@@ -198,82 +187,63 @@ export class StreamTask {
   /** True when a transaction is open and older than the commit interval, or a commit was asked for. */
   commitDue(now: number): boolean {
     return (
-      this.env.output.inTransaction &&
+      this.transactionOpen &&
       (this.commitRequested || now - this.transactionStartedAt >= this.env.options.commitIntervalMs)
     );
   }
 
+  // --- lifecycle ---
+
   async init(): Promise<void> {
-    this.transition('CREATED', 'INITIALIZING');
+    this.transition('RESTORING');
     await this.guard(async () => {
-      await this.env.output.init(); // fence first: the previous owner can no longer commit
-      const stateDir = join(this.env.options.stateDir, this.env.options.applicationId, this.id);
-      const { applicationId } = this.env.options;
-      for (const [name, builder] of this.subtopology.stores) {
-        const store = builder.build();
-        const logged = builder.loggingEnabled;
-        await store.init({
-          applicationId,
-          taskId: this.id,
-          stateDir,
-          partition: this.partition,
-          logChange: logged
-            ? (storeName, key, value, timestamp) => this.logChange(storeName, key, value, timestamp)
-            : undefined,
-        });
-        this.stores.set(name, store);
-        if (logged) {
-          this.changelogs.set(name, changelogTopic(applicationId, name));
-          await this.restore(name, store);
-        }
-      }
-      const start = await this.env.startOffsets(this.partitions);
-      for (const { topic, partition } of this.partitions) {
-        const offset = start.get(tpKey(topic, partition)) ?? 0n;
-        this.positions.set(tpKey(topic, partition), offset);
+      await this.output.init(); // fence first: the previous owner can no longer commit
+      await this.awaitPrevious();
+      await this.stateManager.open();
+      const sources = this.sourcePartitions();
+      const start = await this.env.startOffsets(sources);
+      for (const { topic, partition } of sources) {
+        const key = topicPartitionKey(topic, partition);
+        const offset = start.get(key) ?? 0n;
+        this.positions.set(key, offset);
         this.env.seek(topic, partition, offset);
       }
-      for (const [name, node] of this.subtopology.nodes) {
+      this.committedPositions = new Map(this.positions);
+      for (const node of this.subtopology.nodes.values()) {
         if (node.kind !== 'processor') continue;
         const processor = node.supplier();
-        this.processors.set(name, processor);
-        this.currentNode = name;
-        await processor.init?.(this.contextFor(name));
+        if (
+          typeof processor !== 'object' ||
+          processor === null ||
+          typeof processor.process !== 'function'
+        ) {
+          throw new StreamsFatalError(
+            `Processor "${node.name}": its supplier returned ${String(processor)}, not a processor with process()`,
+            { taskId: this.id },
+          );
+        }
+        if (this.env.processorInstances.has(processor)) {
+          throw new StreamsFatalError(
+            `Processor "${node.name}": its supplier returned an instance it had returned before; it must return a new processor on every call (one per task)`,
+            { taskId: this.id },
+          );
+        }
+        this.env.processorInstances.add(processor);
+        const context = new ProcessorContextImpl(this, node);
+        this.processors.set(node.name, processor);
+        this.contexts.set(node.name, context);
+        await processor.init?.(context);
       }
-      this.currentNode = '';
     });
-    this.stateValue = 'RUNNING';
+    this.transition('RUNNING');
     const from = [...this.positions].map(([tp, o]) => `${tp}@${o}`).join(', ');
     this.env.log('info', `task ${this.id} running from ${from}`);
   }
 
-  /** Processes a fetched batch of one source partition; records before the task's position are skipped. */
-  async process(records: ConsumedRecord[]): Promise<void> {
+  /** Processes a fetched batch; records before the task's position are skipped. */
+  async process(records: readonly ConsumedRecord[]): Promise<void> {
     if (this.stateValue !== 'RUNNING') return;
-    await this.guard(async () => {
-      for (const record of records) {
-        const key = tpKey(record.topic, record.partition);
-        const next = this.positions.get(key);
-        if (next === undefined || record.offset < next) continue;
-        this.beginIfNeeded();
-        this.scope = this.telemetry.process(record);
-        try {
-          await this.processRecord(record);
-          this.scope?.end();
-        } catch (err) {
-          this.scope?.end(err);
-          throw err;
-        } finally {
-          this.scope = undefined;
-        }
-        this.positions.set(key, record.offset + 1n);
-        this.uncommitted++;
-        if (this.outboxSize >= this.env.options.maxBatchRecords) await this.flush();
-        await this.punctuateStreamTime();
-        if (this.commitRequested || this.uncommitted >= this.env.options.maxBatchRecords)
-          await this.commitNow();
-      }
-    });
+    await this.guard(() => this.processBatch(records));
   }
 
   /** Commits the open transaction: flushes the outbox (all sends awaited), then offsets and commit. */
@@ -295,316 +265,333 @@ export class StreamTask {
     await this.closeResources();
   }
 
-  /** Dirty close after a failure: aborts what can be aborted, keeps nothing. */
+  /**
+   * Dirty close after a failure: aborts what can be aborted, keeps nothing. Runs on the
+   * task's queue (from a failed job, or queued by `abandon`), so no send of the task is in
+   * flight while it aborts.
+   */
   async closeDirty(): Promise<void> {
-    if (this.stateValue === 'CLOSED') return;
-    if (this.transactionOpen) this.transactionEnded(this.telemetry.commit(), 'aborted');
-    await this.env.output.abort().catch(() => undefined);
-    for (const store of this.stores.values()) {
-      try {
-        store.rollbackTransaction?.();
-      } catch {
-        // closing rolls back too
-      }
+    if (this.stateValue === 'CLOSED') {
+      // Force-closed while a job was stuck: the producer is released once that job is done.
+      if (this.abandoned) await this.closeOutput();
+      return;
     }
+    if (this.transactionOpen) this.transactionEnded(this.telemetry.commit(), 'aborted');
+    await this.output.abort().catch(() => undefined);
+    this.stateManager.rollback();
     await this.closeResources();
   }
 
-  // --- stores ---
-
   /**
-   * Replays the changelog from the store's checkpoint to the end. The task
-   * fenced first, so its own last transaction is resolved and the end is
-   * stable. A store is rebuilt from the changelog start only when its local
-   * state cannot be trusted — never because the last shutdown was unclean.
+   * A job of this task outlived its time limit: the task must not be used again. Queues a
+   * dirty close behind the stuck job; the next incarnation fences the producer first, then
+   * waits for that close (or forces it, see `forceClose`).
    */
-  private async restore(name: string, store: StateStore): Promise<void> {
-    const topic = this.changelogs.get(name)!;
-    const { beginning, end } = await this.env.changelogOffsets(topic, this.partition);
-    let from = store.checkpoint?.();
-    let rebuildReason: string | undefined;
-    if (from === undefined) {
-      // A new store on an empty changelog has nothing to explain; an
-      // in-memory store always starts empty.
-      rebuildReason =
-        store.persistent && end > beginning
-          ? 'no local state to resume from (a new or emptied state directory, no recorded changelog offset, or a schema mismatch)'
-          : undefined;
-    } else if (from < beginning) {
-      rebuildReason = `its checkpoint ${from} is before the changelog start ${beginning} (the changelog was truncated)`;
-    } else if (from > end) {
-      rebuildReason = `its checkpoint ${from} is past the changelog end ${end} (the changelog was deleted or recreated)`;
-    }
-    if (from === undefined || rebuildReason !== undefined) {
-      if (rebuildReason)
-        this.env.log(
-          'warn',
-          `task ${this.id}: rebuilding store ${name} from ${topic}-${this.partition}: ${rebuildReason}`,
-        );
-      store.wipe?.();
-      from = beginning;
-    }
-    const total = Number(end - from);
-    let restored = 0;
-    const restoreScope = this.telemetry.restore(name, topic, total);
-    const progress = (done: boolean): void => {
-      if (done) restoreScope?.end(restored);
-      else restoreScope?.progress(restored);
-      this.env.restoring?.({
-        taskId: this.id,
-        store: name,
-        restored,
-        total,
-        done,
-        ...(rebuildReason ? { rebuildReason } : {}),
-      });
-    };
-    progress(false);
-    if (from < end) {
-      try {
-        for await (const batch of this.env.readChangelog(topic, this.partition, from, end)) {
-          if (batch.length === 0) continue;
-          store.restoreBatch?.(
-            batch.map((r) => ({ key: r.key ?? Buffer.alloc(0), value: r.value })),
-            batch[batch.length - 1]!.offset + 1n,
-          );
-          restored += batch.length;
-          progress(false);
-        }
-      } catch (err) {
-        restoreScope?.end(restored, err);
-        throw err;
-      }
-    }
-    this.restoredRecords.set(name, restored);
-    progress(true);
-    if (total > 0)
-      this.env.log(
-        'info',
-        `task ${this.id}: restored ${restored} records into ${name} from ${topic}-${this.partition} [${from}, ${end})`,
-      );
+  abandon(reason: StreamsError): void {
+    this.abandoned ??= reason;
+    void this.queue.run(() => this.closeDirty()).catch(() => undefined);
   }
 
-  /** A logged store changed: the change joins the open transaction (Kafka Streams stamps it with the record's time). */
-  private logChange(storeName: string, key: Buffer, value: Buffer | null, timestamp: number): void {
-    const topic = this.changelogs.get(storeName);
-    if (!topic) return;
-    const time = this.current.timestamp >= 0 ? this.current.timestamp : timestamp;
-    this.push(topic, { key, value, partition: this.partition, timestamp: time });
+  /**
+   * Releases the stores of an abandoned task whose stuck job never ended, so its next
+   * incarnation can open them. Only after that incarnation fenced the producer: the stuck
+   * job can then neither commit to Kafka nor to SQLite (its stores are closed under it).
+   */
+  forceClose(): void {
+    if (this.stateValue === 'CLOSED') return;
+    this.abandoned ??= new TaskCorruptedError(`Task ${this.id} was force-closed`, {
+      taskId: this.id,
+    });
+    this.stateManager.rollback();
+    void this.stateManager.close();
+    this.stateValue = 'CLOSED';
+    this.resolveClosed();
+  }
+
+  // --- ContextHost: what processor contexts see ---
+
+  get applicationId(): string {
+    return this.env.options.applicationId;
+  }
+  get taskId(): string {
+    return this.id;
+  }
+  get currentTopic(): string | undefined {
+    return this.curTopic;
+  }
+  get currentPartition(): number | undefined {
+    return this.curPartition;
+  }
+  get currentOffset(): string | undefined {
+    return this.curOffset?.toString();
+  }
+  get currentTimestamp(): number {
+    return this.curTimestamp;
+  }
+  get currentHeaders(): RecordHeaders {
+    return this.curHeaders;
+  }
+
+  errorContext(): StreamsErrorContext {
+    return {
+      taskId: this.id,
+      ...(this.curTopic === undefined ? {} : { topic: this.curTopic }),
+      ...(this.curPartition === undefined ? {} : { partition: this.curPartition }),
+      ...(this.curOffset === undefined ? {} : { offset: this.curOffset.toString() }),
+    };
+  }
+
+  forwardTo(
+    children: readonly string[],
+    record: StreamRecord<unknown, unknown>,
+  ): void | Promise<void> {
+    for (let i = 0; i < children.length; i++) {
+      const pending = this.runNode(children[i]!, record);
+      if (pending !== undefined) {
+        if (i === children.length - 1) return pending;
+        return pending.then(() => this.forwardTo(children.slice(i + 1), record));
+      }
+    }
+  }
+
+  store(name: string): StateStore | undefined {
+    return this.stateManager.store(name);
+  }
+
+  schedule(
+    node: string,
+    intervalMs: number,
+    type: PunctuationType,
+    callback: Punctuator,
+  ): Cancellable {
+    return this.punctuation.schedule(node, intervalMs, type, callback, this.env.now());
+  }
+
+  requestCommit(): void {
+    this.commitRequested = true;
+  }
+
+  lateForward(node: string): void {
+    this.pendingFailure ??= new ProcessorError(
+      node,
+      new Error(
+        'forward() was called after process() (or the punctuator) had returned, so the record it belongs to is already done: ' +
+          'await context.forward(...) inside process(), or return the promise chain that calls it',
+      ),
+      this.errorContext(),
+    );
   }
 
   // --- processing ---
 
-  private async processRecord(record: ConsumedRecord): Promise<void> {
-    const source = this.subtopology.sourceByTopic.get(record.topic);
-    if (!source) return;
-    const offset = record.offset.toString();
-    const context = { taskId: this.id, topic: record.topic, partition: record.partition, offset };
-    let key: unknown;
-    let value: unknown;
-    const headers = toRecordHeaders(record.headers);
-    try {
-      key = source.keySerde.deserialize(record.topic, record.key, headers);
-      value = source.valueSerde.deserialize(record.topic, record.value, headers);
-    } catch (err) {
-      await this.onDeserializationError(record, err, context);
-      return;
-    }
-    let timestamp = record.timestamp;
-    if (source.timestampExtractor) {
-      timestamp = source.timestampExtractor(
-        { key, value, timestamp, headers },
-        this.streamTimeValue,
-      );
-    }
-    this.streamTimeValue = Math.max(this.streamTimeValue, timestamp);
-    this.current = { topic: record.topic, partition: record.partition, offset, timestamp, headers };
-    try {
-      await this.forwardFrom(source, { key, value, timestamp, headers });
-    } catch (err) {
-      if (err instanceof StreamsError) throw err;
-      throw new ProcessorError(this.currentNode || source.name, err, context);
-    } finally {
-      this.currentNode = '';
+  private async processBatch(records: readonly ConsumedRecord[]): Promise<void> {
+    let positionKey = '';
+    let keyTopic: string | undefined;
+    let keyPartition = -1;
+    for (const record of records) {
+      if (record.topic !== keyTopic || record.partition !== keyPartition) {
+        keyTopic = record.topic;
+        keyPartition = record.partition;
+        positionKey = topicPartitionKey(record.topic, record.partition);
+      }
+      const next = this.positions.get(positionKey);
+      if (next === undefined || record.offset < next) continue;
+      this.checkUsable();
+      this.beginIfNeeded();
+      this.scope = this.telemetry.process(record);
+      try {
+        const pending = this.processRecord(record);
+        if (pending !== undefined) await pending;
+        this.scope?.end();
+      } catch (err) {
+        this.scope?.end(err);
+        throw err;
+      } finally {
+        this.scope = undefined;
+      }
+      this.positions.set(positionKey, record.offset + 1n);
+      this.uncommitted++;
+      this.checkUsable();
+      if (this.collector.size >= this.env.options.maxBatchRecords) await this.flush();
+      if (this.punctuation.size > 0) {
+        const due = this.punctuation.due('stream-time', this.streamTimeValue);
+        if (due.length > 0) await this.fire(due, this.streamTimeValue);
+      }
+      if (this.commitRequested || this.uncommitted >= this.env.options.maxBatchRecords)
+        await this.commitNow();
     }
   }
 
-  private async onDeserializationError(
+  /** Deserializes, stamps and forwards one record from its source; void when it ran synchronously. */
+  private processRecord(record: ConsumedRecord): void | Promise<void> {
+    const source = this.subtopology.sourceByTopic.get(record.topic);
+    if (!source) return;
+    // Name the record before anything of it runs, so every error below points at it.
+    this.curTopic = record.topic;
+    this.curPartition = record.partition;
+    this.curOffset = record.offset;
+    this.curHeaders = record.headers;
+    this.curTimestamp = record.timestamp;
+    let key: unknown;
+    let value: unknown;
+    try {
+      key = source.keySerde.deserialize(record.topic, record.key, record.headers);
+      value = source.valueSerde.deserialize(record.topic, record.value, record.headers);
+    } catch (err) {
+      return this.onDeserializationError(record, err);
+    }
+    const timestamp = this.extractTimestamp(source, record, key, value);
+    if (timestamp === undefined) return; // skipped, per invalidTimestampHandler
+    if (timestamp > this.streamTimeValue) this.streamTimeValue = timestamp;
+    this.curTimestamp = timestamp;
+    const children = source.children;
+    if (children.length === 0) return;
+    return this.forwardTo(children, { key, value, timestamp, headers: record.headers });
+  }
+
+  /** The record's event time: the source's extractor, checked (an integer >= 0), or the Kafka timestamp. */
+  private extractTimestamp(
+    source: SourceNode,
     record: ConsumedRecord,
-    err: unknown,
-    context: { taskId: string; topic: string; partition: number; offset: string },
-  ): Promise<void> {
+    key: unknown,
+    value: unknown,
+  ): number | undefined {
+    let timestamp = record.timestamp;
+    let origin = "the record's Kafka timestamp";
+    if (source.timestampExtractor) {
+      origin = `the timestamp extractor of source "${source.name}"`;
+      try {
+        timestamp = source.timestampExtractor(
+          { key, value, timestamp, headers: record.headers },
+          this.streamTimeValue,
+        );
+      } catch (err) {
+        throw new StreamsFatalError(
+          `The timestamp extractor of source "${source.name}" threw: ${messageOf(err)}`,
+          { ...this.errorContext(), cause: err },
+        );
+      }
+    }
+    if (typeof timestamp === 'number' && Number.isSafeInteger(timestamp) && timestamp >= 0)
+      return timestamp;
+    const problem = `${origin} gave ${String(timestamp)}, not a valid timestamp (an integer >= 0, ms since the epoch)`;
+    if (this.env.options.invalidTimestampHandler === 'skip') {
+      this.env.log(
+        'warn',
+        `skipping a record: ${problem} [task ${this.id}, ${record.topic}-${record.partition}@${record.offset}]`,
+      );
+      return undefined;
+    }
+    throw new StreamsFatalError(
+      `Invalid timestamp: ${problem}; set invalidTimestampHandler: 'skip' to skip such records`,
+      this.errorContext(),
+    );
+  }
+
+  private onDeserializationError(record: ConsumedRecord, err: unknown): void {
     const handler = this.env.options.deserializationErrorHandler;
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = messageOf(err);
     if (handler === 'fail') {
       throw new DeserializationError(`Cannot deserialize a record: ${reason}`, {
-        ...context,
+        ...this.errorContext(),
         cause: err,
       });
     }
     if (handler === 'skip') {
       this.env.log(
         'warn',
-        `skipping a record that cannot be deserialized [task ${this.id}, ${record.topic}-${record.partition}@${context.offset}]: ${reason}`,
+        `skipping a record that cannot be deserialized [task ${this.id}, ${record.topic}-${record.partition}@${record.offset}]: ${reason}`,
       );
       return;
     }
     // Dead letter: the raw record, inside the same transaction as the offsets that skip it.
-    const headers: Headers = {};
-    for (const [k, v] of Object.entries(record.headers))
-      if (v !== undefined) headers[k] = Array.isArray(v) ? v[0]! : v;
-    Object.assign(headers, {
-      'streamtx.error': reason,
-      'streamtx.topic': record.topic,
-      'streamtx.partition': String(record.partition),
-      'streamtx.offset': context.offset,
-      'streamtx.task': this.id,
-    });
-    await this.enqueue(handler.deadLetterTopic, {
-      key: record.key,
-      value: record.value,
-      headers,
-      timestamp: record.timestamp,
-    });
+    this.collector.sendDeadLetter(handler.deadLetterTopic, record, reason, this.scope);
   }
 
-  private async forwardFrom(
-    from: SourceNode,
+  private runNode(name: string, record: StreamRecord<unknown, unknown>): void | Promise<void> {
+    const node: TopologyNode | undefined = this.subtopology.nodes.get(name);
+    if (node === undefined)
+      throw new StreamsFatalError(`Unknown node "${name}"`, this.errorContext());
+    if (node.kind === 'processor') return this.runProcessor(node, record);
+    if (node.kind === 'sink') return this.runSink(node, record);
+  }
+
+  private runSink(sink: SinkNode, record: StreamRecord<unknown, unknown>): void | Promise<void> {
+    const pending = this.collector.send(sink, record, this.scope);
+    // A full outbox is sent inside the open transaction, so memory stays bounded.
+    if (this.collector.size < this.env.options.maxBatchRecords) return pending;
+    return pending === undefined ? this.flush() : pending.then(() => this.flush());
+  }
+
+  private runProcessor(
+    node: ProcessorNode,
     record: StreamRecord<unknown, unknown>,
-  ): Promise<void> {
-    for (const child of from.children) await this.runNode(child, record);
-  }
-
-  private async runNode(name: string, record: StreamRecord<unknown, unknown>): Promise<void> {
-    const node = this.subtopology.nodes.get(name);
-    if (!node) throw new StreamsFatalError(`Unknown node "${name}"`, { taskId: this.id });
-    if (node.kind === 'sink') return this.toSink(node, record);
-    if (node.kind !== 'processor') return;
-    const processor = this.processors.get(name)!;
-    const previous = this.currentNode;
-    this.currentNode = name;
+  ): void | Promise<void> {
+    const processor = this.processors.get(node.name)!;
+    const context = this.contexts.get(node.name)!;
+    context.enter();
+    let result: void | Promise<void>;
     try {
-      await processor.process(record);
+      result = processor.process(record);
     } catch (err) {
-      if (err instanceof StreamsError) throw err;
-      throw new ProcessorError(name, err, {
-        taskId: this.id,
-        topic: this.current.topic,
-        partition: this.current.partition,
-        offset: this.current.offset,
-      });
-    } finally {
-      this.currentNode = previous;
+      context.abandon();
+      throw this.processorError(node.name, err);
     }
+    if (result === undefined || typeof (result as { then?: unknown }).then !== 'function')
+      return context.settle();
+    return Promise.resolve(result).then(
+      () => context.settle(),
+      (err: unknown) => {
+        context.abandon();
+        throw this.processorError(node.name, err);
+      },
+    );
   }
 
-  private async toSink(sink: SinkNode, record: StreamRecord<unknown, unknown>): Promise<void> {
-    let key: Buffer | null;
-    let value: Buffer | null;
-    try {
-      key = sink.keySerde.serialize(sink.topic, record.key, record.headers);
-      value = sink.valueSerde.serialize(sink.topic, record.value, record.headers);
-    } catch (err) {
-      throw new SerializationError(
-        `Sink "${sink.name}" cannot serialize a record for ${sink.topic}: ${err instanceof Error ? err.message : String(err)}`,
-        {
-          taskId: this.id,
-          topic: this.current.topic,
-          partition: this.current.partition,
-          offset: this.current.offset,
-          cause: err,
-        },
-      );
-    }
-    let partition: number | undefined;
-    if (sink.partitioner) {
-      const count = this.env.partitionCount(sink.topic);
-      if (count === undefined)
-        throw new StreamsFatalError(`Sink topic ${sink.topic} does not exist`, { taskId: this.id });
-      partition = sink.partitioner(sink.topic, record.key, record.value, count);
-    }
-    const headers: Headers = {};
-    for (const [k, v] of Object.entries(record.headers))
-      if (v !== undefined) headers[k] = Array.isArray(v) ? v[0]! : v;
-    await this.enqueue(sink.topic, { key, value, partition, headers, timestamp: record.timestamp });
+  private processorError(node: string, err: unknown): StreamsError {
+    if (err instanceof StreamsError) return err;
+    return new ProcessorError(node, err, this.errorContext());
   }
 
-  /** Buffers an output record; a full outbox is flushed inside the open transaction. */
-  private async enqueue(topic: string, record: ProducerRecord): Promise<void> {
-    const delivery = this.scope?.send(topic, record);
-    if (delivery) this.deliveries.push(delivery);
-    this.push(topic, record);
-    if (this.outboxSize >= this.env.options.maxBatchRecords) await this.flush();
-  }
+  // --- the commit cycle ---
 
-  private push(topic: string, record: ProducerRecord): void {
-    const list = this.outbox.get(topic);
-    if (list) list.push(record);
-    else this.outbox.set(topic, [record]);
-    this.outboxSize++;
+  private beginIfNeeded(): void {
+    if (this.transactionOpen) return;
+    this.output.begin();
+    this.stateManager.begin();
+    this.transactionStartedAt = this.env.now();
+    this.transactionOpen = true;
   }
 
   private async flush(): Promise<void> {
-    const batches = [...this.outbox];
-    this.outbox.clear();
-    this.outboxSize = 0;
-    for (const [topic, records] of batches) {
-      try {
-        const landed = await this.telemetry.sending(() => this.env.output.send(topic, records));
-        const store = this.storeOfChangelog(topic);
-        if (store !== undefined) {
-          for (const m of landed)
-            if (m.partition === this.partition)
-              this.changelogNext.set(store, m.baseOffset + BigInt(records.length));
-        }
-      } catch (err) {
-        // Classified here, so a processor awaiting forward() cannot turn a
-        // fenced or failed send into a processor error.
-        this.telemetry.sendFailed(topic, err);
-        throw this.classifyFailure(err);
-      }
-    }
-  }
-
-  private storeOfChangelog(topic: string): string | undefined {
-    for (const [store, t] of this.changelogs) if (t === topic) return store;
-    return undefined;
-  }
-
-  private beginIfNeeded(): void {
-    if (!this.env.output.inTransaction) {
-      this.env.output.begin();
-      for (const store of this.stores.values()) store.beginTransaction?.();
-      this.transactionStartedAt = this.env.now();
-      this.transactionOpen = true;
-    }
+    await this.collector.flush();
+    this.checkUsable();
   }
 
   private async commitNow(): Promise<void> {
-    if (!this.env.output.inTransaction) {
+    if (!this.transactionOpen) {
       this.commitRequested = false;
       return;
     }
+    this.checkUsable();
     const started = performance.now();
     const scope = this.telemetry.commit();
     let outcome: TransactionOutcome | undefined;
     try {
-      await this.flush();
-      await this.env.output.commit(this.offsetsToCommit());
+      await this.collector.flush();
+      this.checkUsable();
+      await this.output.commit(this.offsetsToCommit());
       outcome = 'committed';
       // Only now is the local state allowed to move: SQLite holds committed state only.
       faultPoint('after-kafka-commit-before-store-commit');
-      for (const [name, store] of this.stores) {
-        if (store.commitTransaction) store.commitTransaction(this.changelogNext.get(name));
-        else await store.flush?.();
-      }
+      await this.stateManager.commit();
     } catch (err) {
-      const error = this.classifyFailure(err);
+      const error = this.translate(err);
       this.transactionEnded(scope, outcome ?? outcomeOf(error), error);
       throw error;
     }
     this.transactionEnded(scope, outcome);
-    this.changelogNext.clear();
+    this.committedPositions = new Map(this.positions);
     this.committedRecords += this.uncommitted;
     this.env.committed?.({
       taskId: this.id,
@@ -616,15 +603,12 @@ export class StreamTask {
   }
 
   private offsetsToCommit(): TopicPartitionOffset[] {
-    return [...this.positions].map(([key, offset]) => {
-      const at = key.lastIndexOf(':');
-      return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)), offset };
-    });
+    return [...this.positions].map(([key, offset]) => ({ ...parseTopicPartitionKey(key), offset }));
   }
 
   /** Tells telemetry how the transaction ended: its commit span and its records' deliveries. */
   private transactionEnded(
-    scope: CommitScope | undefined,
+    scope: ReturnType<TaskTelemetry['commit']>,
     outcome: TransactionOutcome,
     error?: unknown,
   ): void {
@@ -635,138 +619,56 @@ export class StreamTask {
       offsets: scope ? this.offsetsToCommit() : [],
       ...(error === undefined ? {} : { error }),
     });
-    if (this.deliveries.length === 0) return;
-    for (const delivery of this.deliveries) delivery.end(outcome, error);
-    this.deliveries = [];
+    this.collector.transactionEnded(outcome, error);
   }
 
   // --- punctuation ---
 
-  private schedule(
-    node: string,
-    intervalMs: number,
-    type: PunctuationType,
-    callback: Punctuator,
-  ): Cancellable {
-    if (!(Number.isFinite(intervalMs) && intervalMs >= 1)) {
-      throw new RangeError(`schedule(): intervalMs must be at least 1 ms, got ${intervalMs}`);
-    }
-    const base = type === 'wall-clock' ? this.env.now() : this.streamTimeValue;
-    // A stream-time schedule made before any record waits for the first one.
-    const s: Schedule = {
-      intervalMs,
-      type,
-      callback,
-      next: base < 0 ? -1 : base + intervalMs,
-      cancelled: false,
-      node,
-    };
-    this.schedules.push(s);
-    return { cancel: () => void (s.cancelled = true) };
-  }
-
-  private async punctuateStreamTime(): Promise<void> {
-    if (this.schedules.length > 0) await this.punctuate('stream-time', this.streamTimeValue);
-  }
-
   private async punctuate(type: PunctuationType, now: number): Promise<void> {
-    for (const s of this.schedules) {
-      if (s.cancelled || s.type !== type) continue;
-      if (s.next < 0) {
-        s.next = now + s.intervalMs;
-        continue;
-      }
-      if (now < s.next) continue;
-      // Fire once for the current time, however many intervals passed (as Kafka Streams does).
-      while (s.next <= now) s.next += s.intervalMs;
+    this.checkUsable();
+    const due = this.punctuation.due(type, now);
+    if (due.length > 0) await this.fire(due, now);
+  }
+
+  private async fire(due: readonly Schedule[], time: number): Promise<void> {
+    const saved = {
+      topic: this.curTopic,
+      partition: this.curPartition,
+      offset: this.curOffset,
+      timestamp: this.curTimestamp,
+      headers: this.curHeaders,
+    };
+    for (const s of due) {
+      if (s.cancelled) continue;
       this.beginIfNeeded();
-      const saved = this.current;
-      this.current = {
-        topic: undefined,
-        partition: undefined,
-        offset: undefined,
-        timestamp: now,
-        headers: {},
-      };
-      this.currentNode = s.node;
+      this.curTopic = undefined;
+      this.curPartition = undefined;
+      this.curOffset = undefined;
+      this.curTimestamp = time;
+      this.curHeaders = EMPTY_HEADERS;
       const savedScope = this.scope;
-      this.scope = this.telemetry.punctuate(s.node, type, now);
+      this.scope = this.telemetry.punctuate(s.node, s.type, time);
+      const context = this.contexts.get(s.node);
+      context?.enter();
       try {
-        await s.callback(now);
+        await s.callback(time);
+        const pending = context?.settle();
+        if (pending !== undefined) await pending;
         this.scope?.end();
       } catch (err) {
+        context?.abandon();
         this.scope?.end(err);
-        if (err instanceof StreamsError) throw err;
-        throw new ProcessorError(s.node, err, { taskId: this.id });
+        throw this.processorError(s.node, err);
       } finally {
         this.scope = savedScope;
-        this.current = saved;
-        this.currentNode = '';
+        this.curTopic = saved.topic;
+        this.curPartition = saved.partition;
+        this.curOffset = saved.offset;
+        this.curTimestamp = saved.timestamp;
+        this.curHeaders = saved.headers;
       }
+      this.checkUsable();
     }
-  }
-
-  // --- context ---
-
-  private contextFor(name: string): ProcessorContext<unknown, unknown> {
-    const node = this.subtopology.nodes.get(name);
-    const children = node?.kind === 'processor' ? node.children : [];
-    const allowedStores = node?.kind === 'processor' ? node.stores : [];
-    const task = this;
-    return {
-      get applicationId() {
-        return task.env.options.applicationId;
-      },
-      get taskId() {
-        return task.id;
-      },
-      get topic() {
-        return task.current.topic;
-      },
-      get partition() {
-        return task.current.partition;
-      },
-      get offset() {
-        return task.current.offset;
-      },
-      get timestamp() {
-        return task.current.timestamp;
-      },
-      get headers() {
-        return task.current.headers;
-      },
-      async forward(record, childName) {
-        if (childName !== undefined && !children.includes(childName)) {
-          throw new StreamsFatalError(
-            `Processor "${name}" has no child "${childName}" (children: ${children.join(', ') || 'none'})`,
-            { taskId: task.id },
-          );
-        }
-        const previous = task.currentNode;
-        try {
-          for (const child of childName === undefined ? children : [childName])
-            await task.runNode(child, record);
-        } finally {
-          task.currentNode = previous;
-        }
-      },
-      getStateStore<S extends StateStore>(storeName: string): S {
-        const store = task.stores.get(storeName);
-        if (!store || !allowedStores.includes(storeName)) {
-          throw new StreamsFatalError(
-            `Processor "${name}" has no state store "${storeName}" (connected: ${allowedStores.join(', ') || 'none'})`,
-            { taskId: task.id },
-          );
-        }
-        return store as S;
-      },
-      schedule(intervalMs, type, callback) {
-        return task.schedule(name, intervalMs, type, callback);
-      },
-      commit() {
-        task.commitRequested = true;
-      },
-    };
   }
 
   // --- failure and close ---
@@ -776,7 +678,7 @@ export class StreamTask {
     try {
       await work();
     } catch (err) {
-      const error = this.classifyFailure(err);
+      const error = this.translate(err);
       if (this.transactionOpen)
         this.transactionEnded(this.telemetry.commit(), outcomeOf(error), error);
       await this.closeDirty();
@@ -784,53 +686,76 @@ export class StreamTask {
     }
   }
 
-  private classifyFailure(err: unknown): StreamsError {
-    if (err instanceof StreamsError) return err;
-    const context = {
-      taskId: this.id,
-      topic: this.current.topic,
-      partition: this.current.partition,
-      offset: this.current.offset,
-      cause: err,
-    };
-    const message = err instanceof Error ? err.message : String(err);
-    switch (classify(err).kind) {
-      case 'migrated':
-        return new TaskMigratedError(
-          `Task ${this.id} was fenced: another worker owns it now (${message})`,
-          context,
-        );
-      case 'fatal':
-        return new StreamsFatalError(`Task ${this.id} failed: ${message}`, context);
-      default:
-        // ambiguous or retriable: never assume an outcome; a new task re-fences and re-reads offsets
-        return new TaskCorruptedError(
-          `Task ${this.id} must be re-initialised: ${message}`,
-          context,
-        );
+  /** A late forward, or the manager's giving up on the task, fails the current step. */
+  private checkUsable(): void {
+    if (this.abandoned) throw this.abandoned;
+    if (this.pendingFailure) throw this.pendingFailure;
+  }
+
+  private translate(err: unknown): StreamsError {
+    return translateFailure(err, this.errorContext());
+  }
+
+  /** Waits for the previous incarnation to release the stores; forces it after the job limit. */
+  private async awaitPrevious(): Promise<void> {
+    const previous = this.previous;
+    if (previous === undefined || previous.stateValue === 'CLOSED') return;
+    const limitMs = jobLimitMs(this.env.options.transactionTimeoutMs);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      previous.closed.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), limitMs))),
+    ]).finally(() => clearTimeout(timer));
+    if (timedOut) {
+      this.env.log(
+        'warn',
+        `task ${this.id}: its previous incarnation did not close within ${limitMs} ms after being fenced; releasing its stores`,
+      );
+      previous.forceClose();
     }
+  }
+
+  private async closeOutput(): Promise<void> {
+    if (this.outputClosed) return;
+    this.outputClosed = true;
+    await this.output.close().catch(() => undefined);
   }
 
   private async closeResources(): Promise<void> {
     const previous = this.stateValue;
     this.stateValue = 'CLOSED';
-    if (previous === 'RUNNING' || previous === 'INITIALIZING') {
+    if (previous === 'RUNNING' || previous === 'RESTORING') {
       for (const processor of this.processors.values())
-        await Promise.resolve(processor.close?.()).catch(() => undefined);
+        await Promise.resolve()
+          .then(() => processor.close?.())
+          .catch(() => undefined);
     }
-    for (const store of this.stores.values())
-      await Promise.resolve(store.close()).catch(() => undefined);
     this.processors.clear();
-    this.stores.clear();
-    this.outbox.clear();
-    await this.env.output.close().catch(() => undefined);
+    this.contexts.clear();
+    await this.stateManager.close();
+    this.collector.transactionEnded('aborted');
+    await this.closeOutput();
+    this.resolveClosed();
   }
 
-  private transition(from: TaskState, to: TaskState): void {
-    if (this.stateValue !== from)
+  private transition(to: TaskState): void {
+    if (!TASK_TRANSITIONS[this.stateValue].includes(to))
       throw new Error(`task ${this.id}: cannot go from ${this.stateValue} to ${to}`);
     this.stateValue = to;
   }
+
+  private sourcePartitions(): SourcePartition[] {
+    return this.subtopology.sourceTopics.map((topic) => ({
+      topic,
+      partition: this.partition,
+      reset: this.subtopology.sourceByTopic.get(topic)?.offsetReset ?? 'earliest',
+    }));
+  }
+}
+
+/** How long one job of a task may run before the task manager gives up on it. */
+export function jobLimitMs(transactionTimeoutMs: number): number {
+  return Math.max(30_000, 2 * transactionTimeoutMs);
 }
 
 /** A fenced task's transaction was aborted by its new owner's InitProducerId; any other failure aborts it. */
@@ -838,8 +763,6 @@ function outcomeOf(error: StreamsError): TransactionOutcome {
   return error instanceof TaskMigratedError ? 'fenced' : 'aborted';
 }
 
-function toRecordHeaders(headers: ConsumedRecord['headers']): RecordHeaders {
-  const out: RecordHeaders = {};
-  for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = v;
-  return out;
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -1,16 +1,32 @@
 /**
- * Where a task's work goes, per processing guarantee. Under exactly_once it is
- * the task's own transactional producer (DESIGN.md invariants 1–4): records
- * and input offsets commit in one Kafka transaction. Under at_least_once it
- * is a plain producer whose sends are acknowledged before the consumer
- * commits the offsets.
+ * Where a task's output goes, per processing guarantee, and the one place
+ * where a Kafka client failure becomes a Streams error (Kafka Streams'
+ * StreamsProducer; docs/architecture.md, invariants 1, 3 and 4).
+ *
+ * Under exactly_once it is the task's own transactional producer: records,
+ * changelog records and input offsets commit in one Kafka transaction. Under
+ * at_least_once it is a plain producer whose sends are acknowledged before
+ * the consumer commits the offsets.
+ *
+ * Every method throws only StreamsErrors: TaskMigratedError (fenced: close
+ * dirty, wait for the group), TaskCorruptedError (ambiguous or retriable:
+ * re-fence, restore, rewind) or StreamsFatalError (stop the app).
  */
+import { classify } from '../client/index.ts';
 import type {
+  PlainProducer,
   ProducerRecord,
   RecordMetadata,
   TopicPartitionOffset,
   TransactionalProducer,
 } from '../client/index.ts';
+import {
+  StreamsError,
+  StreamsFatalError,
+  TaskCorruptedError,
+  TaskMigratedError,
+  type StreamsErrorContext,
+} from '../errors.ts';
 import { faultPoint } from './fault-injection.ts';
 
 export interface TaskOutput {
@@ -23,18 +39,50 @@ export interface TaskOutput {
   send(topic: string, records: ProducerRecord[]): Promise<RecordMetadata[]>;
   /** Commits what was sent together with the input offsets (next offset to read). */
   commit(offsets: TopicPartitionOffset[]): Promise<void>;
+  /** Aborts the open transaction, if any. */
   abort(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Where the task is, for errors: the record being processed, if any. */
+export type ErrorContextSource = () => StreamsErrorContext;
+
+/**
+ * Turns any failure into the StreamsError that says what the runtime does
+ * next (invariant 4). A StreamsError passes through unchanged.
+ */
+export function translateFailure(err: unknown, where: StreamsErrorContext): StreamsError {
+  if (err instanceof StreamsError) return err;
+  const task = where.taskId ?? '?';
+  const context = { ...where, cause: err };
+  const message = err instanceof Error ? err.message : String(err);
+  switch (classify(err).kind) {
+    case 'migrated':
+      return new TaskMigratedError(
+        `Task ${task} was fenced: another worker owns it now (${message})`,
+        context,
+      );
+    case 'fatal':
+      return new StreamsFatalError(`Task ${task} failed: ${message}`, context);
+    default:
+      // ambiguous or retriable: never assume an outcome; a new task re-fences and re-reads offsets
+      return new TaskCorruptedError(`Task ${task} must be re-initialised: ${message}`, context);
+  }
 }
 
 export class TransactionalTaskOutput implements TaskOutput {
   constructor(
     private readonly producer: TransactionalProducer,
     private readonly groupId: string,
+    private readonly where: ErrorContextSource,
   ) {}
 
-  init(): Promise<void> {
-    return this.producer.init();
+  async init(): Promise<void> {
+    try {
+      await this.producer.init();
+    } catch (err) {
+      throw translateFailure(err, this.where());
+    }
   }
 
   get inTransaction(): boolean {
@@ -42,22 +90,41 @@ export class TransactionalTaskOutput implements TaskOutput {
   }
 
   begin(): void {
-    if (!this.inTransaction) this.producer.begin();
+    if (this.inTransaction) return;
+    try {
+      this.producer.begin();
+    } catch (err) {
+      throw translateFailure(err, this.where());
+    }
   }
 
-  send(topic: string, records: ProducerRecord[]): Promise<RecordMetadata[]> {
-    return this.producer.send(topic, records);
+  async send(topic: string, records: ProducerRecord[]): Promise<RecordMetadata[]> {
+    try {
+      return await this.producer.send(topic, records);
+    } catch (err) {
+      throw translateFailure(err, this.where());
+    }
   }
 
   async commit(offsets: TopicPartitionOffset[]): Promise<void> {
-    faultPoint('after-sends-before-offsets');
-    if (offsets.length > 0) await this.producer.sendOffsets(this.groupId, offsets);
-    faultPoint('after-offsets-before-commit');
-    await this.producer.commit();
+    try {
+      faultPoint('after-sends-before-offsets');
+      if (offsets.length > 0) await this.producer.sendOffsets(this.groupId, offsets);
+      faultPoint('after-offsets-before-commit');
+      await this.producer.commit();
+    } catch (err) {
+      throw translateFailure(err, this.where());
+    }
   }
 
   async abort(): Promise<void> {
-    if (this.inTransaction || this.producer.state === 'ABORTABLE') await this.producer.abort();
+    const state = this.producer.state;
+    if (state !== 'IN_TRANSACTION' && state !== 'ABORTABLE') return;
+    try {
+      await this.producer.abort();
+    } catch (err) {
+      throw translateFailure(err, this.where());
+    }
   }
 
   close(): Promise<void> {
@@ -67,14 +134,17 @@ export class TransactionalTaskOutput implements TaskOutput {
 
 /** The pieces of a plain producer and a group consumer that at_least_once needs. */
 export interface AtLeastOnceClients {
-  send(topic: string, records: ProducerRecord[]): Promise<RecordMetadata[]>;
+  producer: Pick<PlainProducer, 'send'>;
   commitOffsets(offsets: TopicPartitionOffset[]): Promise<void>;
 }
 
 export class AtLeastOnceTaskOutput implements TaskOutput {
   private open = false;
 
-  constructor(private readonly clients: AtLeastOnceClients) {}
+  constructor(
+    private readonly clients: AtLeastOnceClients,
+    private readonly where: ErrorContextSource,
+  ) {}
 
   async init(): Promise<void> {}
 
@@ -86,13 +156,21 @@ export class AtLeastOnceTaskOutput implements TaskOutput {
     this.open = true;
   }
 
-  send(topic: string, records: ProducerRecord[]): Promise<RecordMetadata[]> {
-    return this.clients.send(topic, records);
+  async send(topic: string, records: ProducerRecord[]): Promise<RecordMetadata[]> {
+    try {
+      return await this.clients.producer.send(topic, records);
+    } catch (err) {
+      throw translateFailure(err, this.where());
+    }
   }
 
   async commit(offsets: TopicPartitionOffset[]): Promise<void> {
     // Sends were awaited before this point: offsets only move past acknowledged output.
-    if (offsets.length > 0) await this.clients.commitOffsets(offsets);
+    try {
+      if (offsets.length > 0) await this.clients.commitOffsets(offsets);
+    } catch (err) {
+      throw translateFailure(err, this.where());
+    }
     this.open = false;
   }
 

@@ -1,42 +1,59 @@
-import { Kafka, logLevel, type Producer } from 'kafkajs';
-import { createKafkaClient } from '../../framework/client/index.ts';
+import {
+  createKafkaClient,
+  type KafkaClient,
+  type RetryOptions,
+  type TransactionalProducer,
+} from '../../framework/client/index.ts';
 import { waitFor } from '../../testkit/index.ts';
-import { uniqueName } from './ids.ts';
 
-/** A kafkajs client for test drivers and readers (tests talk to Kafka directly to judge the framework). */
-export function testClient(brokers: string[]): Kafka {
-  return new Kafka({
-    clientId: 'streamtx-test',
-    brokers,
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 10, initialRetryTime: 100 },
-  });
+/** A client of the adapter for test drivers and readers (tests talk to Kafka directly to judge the framework). */
+export function testClient(
+  brokers: string[],
+  retry: RetryOptions = { retries: 10, initialRetryTime: 100 },
+): Promise<KafkaClient> {
+  return createKafkaClient({ clientId: 'streamtx-test', brokers, logLevel: 'nothing', retry });
 }
 
 /** Retries InitProducerId while a coordinator that just moved is loading. */
 export async function transactionalProducer(
-  kafka: Kafka,
+  kafka: KafkaClient,
   transactionalId: string,
-): Promise<Producer> {
+): Promise<TransactionalProducer> {
   return waitFor(
     async () => {
-      const producer = kafka.producer({
-        transactionalId,
-        idempotent: true,
-        maxInFlightRequests: 1,
+      const producer = kafka.transactionalProducer(transactionalId, {
+        transactionTimeoutMs: 30_000,
       });
       try {
-        await producer.connect();
+        await producer.init();
         return producer;
       } catch {
         // A moved coordinator still loading, or a seed broker that is paused
         // ('Broker not connected'): try again until the deadline.
-        await producer.disconnect().catch(() => undefined);
+        await producer.close().catch(() => undefined);
         return false;
       }
     },
     { timeoutMs: 60_000, what: `a transactional producer for ${transactionalId}` },
   );
+}
+
+/** Records of a partition's committed offsets summed (the group's progress on a topic). */
+export async function totalCommitted(
+  kafka: KafkaClient,
+  groupId: string,
+  topic: string,
+): Promise<number> {
+  let sum = 0n;
+  for (const o of (await kafka.admin.committedOffsets(groupId, topic)).values()) sum += o;
+  return Number(sum);
+}
+
+/** Records in a topic written without transactions: the sum of its high watermarks. */
+export async function totalRecords(kafka: KafkaClient, topic: string): Promise<number> {
+  let sum = 0n;
+  for (const o of (await kafka.admin.endOffsets(topic, 'read_uncommitted')).values()) sum += o;
+  return Number(sum);
 }
 
 export interface ReadRecord {
@@ -59,7 +76,7 @@ export async function readCommitted(
   topic: string,
   timeoutMs = 90_000,
 ): Promise<ReadRecord[]> {
-  const client = createKafkaClient({
+  const client = await createKafkaClient({
     brokers,
     clientId: 'streamtx-test-reader',
     logLevel: 'nothing',
@@ -95,28 +112,26 @@ export async function readCommitted(
 
 /** Produces `count` keyed records (`k<i % keys>`, value `<i>`) with an idempotent producer. */
 export async function produceSequence(
-  kafka: Kafka,
+  kafka: KafkaClient,
   topic: string,
   from: number,
   count: number,
   keys = 16,
 ): Promise<void> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+  const producer = kafka.producer();
   try {
     for (let start = from; start < from + count; start += 500) {
       const n = Math.min(500, from + count - start);
-      await producer.send({
+      await producer.send(
         topic,
-        acks: -1,
-        messages: Array.from({ length: n }, (_, i) => ({
+        Array.from({ length: n }, (_, i) => ({
           key: `k${(start + i) % keys}`,
           value: String(start + i),
         })),
-      });
+      );
     }
   } finally {
-    await producer.disconnect();
+    await producer.close();
   }
 }
 
@@ -148,7 +163,7 @@ export function exactlyOnceReport(
  * tests compare the output with the input topic as it is, not with a count.
  */
 export function backgroundLoad(
-  kafka: Kafka,
+  brokers: string[],
   topic: string,
   perSecond = 400,
   keys = 16,
@@ -157,34 +172,29 @@ export function backgroundLoad(
   let next = 0;
   let failedBatches = 0;
   const started = Date.now();
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    retry: { retries: 20, maxRetryTime: 2000 },
-  });
   const loop = (async () => {
-    await producer.connect();
+    const kafka = await testClient(brokers, { retries: 20, maxRetryTime: 2000 });
+    const producer = kafka.producer();
     while (running) {
       const due = Math.floor(((Date.now() - started) / 1000) * perSecond) + 50;
       if (due > next) {
         const from = next;
         next = due;
         try {
-          await producer.send({
+          await producer.send(
             topic,
-            acks: -1,
-            messages: Array.from({ length: due - from }, (_, i) => ({
+            Array.from({ length: due - from }, (_, i) => ({
               key: `k${(from + i) % keys}`,
               value: String(from + i),
             })),
-          });
+          );
         } catch {
           failedBatches++;
         }
       }
       await new Promise((resolve) => setTimeout(resolve, 50)); // pacing the load, not synchronising
     }
-    await producer.disconnect();
+    await kafka.close();
   })();
   return {
     async stop() {

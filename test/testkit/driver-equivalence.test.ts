@@ -195,7 +195,7 @@ t.test('the driver and a real cluster give identical output', async (t) => {
   async function readTopic(t: Test, topic: string, encoding: Encoding): Promise<Output[]> {
     // readCommitted waits until every transaction on the topic has finished.
     const plain = await readCommitted(brokers, topic);
-    const client = createKafkaClient({
+    const client = await createKafkaClient({
       brokers,
       clientId: 'equivalence-reader',
       logLevel: 'nothing',

@@ -2,7 +2,7 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
+import type { KafkaClient, TransactionalProducer } from '../../framework/client/index.ts';
 import {
   KafkaCluster,
   javaStringHashCode,
@@ -11,7 +11,7 @@ import {
 } from '../../testkit/index.ts';
 import { alive, clusterFor } from '../support/cluster.ts';
 import { childEnv, uniqueName } from '../support/ids.ts';
-import { transactionalProducer } from '../support/kafka.ts';
+import { testClient, transactionalProducer } from '../support/kafka.ts';
 
 t.test('Java String.hashCode and the transaction-state partition match the JVM', async (t) => {
   // Values printed by jshell.
@@ -35,12 +35,8 @@ t.test('a 3-broker cluster', async (t) => {
     t.plan(0, 'fault tests need a cluster streamtx started (STREAMTX_BOOTSTRAP is set)');
     return;
   }
-  const kafka = new Kafka({
-    clientId: 'kafka-cluster-test',
-    brokers: cluster.bootstrapServers,
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 10, initialRetryTime: 100 },
-  });
+  const kafka = await testClient(cluster.bootstrapServers);
+  t.teardown(() => kafka.close());
 
   t.test('lists every broker in its metadata once started', async (t) => {
     t.same(await cluster.liveBrokerIds(), [1, 2, 3]);
@@ -50,17 +46,14 @@ t.test('a 3-broker cluster', async (t) => {
     const topic = uniqueName('txn');
     await cluster.createTopic(topic, { partitions: 3 });
     const producer = await transactionalProducer(kafka, uniqueName('txn-id'));
-    t.teardown(() => producer.disconnect());
+    t.teardown(() => producer.close());
     const send = async (prefix: string, outcome: 'commit' | 'abort'): Promise<void> => {
-      const txn = await producer.transaction();
-      await txn.send({
+      producer.begin();
+      await producer.send(
         topic,
-        messages: Array.from({ length: 30 }, (_, i) => ({
-          key: `k${i % 7}`,
-          value: `${prefix}-${i}`,
-        })),
-      });
-      await (outcome === 'commit' ? txn.commit() : txn.abort());
+        Array.from({ length: 30 }, (_, i) => ({ key: `k${i % 7}`, value: `${prefix}-${i}` })),
+      );
+      await (outcome === 'commit' ? producer.commit() : producer.abort());
     };
     await send('a', 'commit');
     await send('b', 'abort');
@@ -84,8 +77,8 @@ t.test('a 3-broker cluster', async (t) => {
       await cluster.createTopic(topic, { partitions: 1, replicationFactor: 3 });
       const leader = await cluster.leaderOf(topic, 0);
       const transactionalId = uniqueName('leader-kill-id');
-      let producer = await transactionalProducer(kafka, transactionalId);
-      t.teardown(() => producer.disconnect());
+      let producer: TransactionalProducer = await transactionalProducer(kafka, transactionalId);
+      t.teardown(() => producer.close());
 
       const perTxn = 5;
       const acknowledged: number[] = [];
@@ -97,23 +90,23 @@ t.test('a 3-broker cluster', async (t) => {
           await cluster.kill(leader);
         }
         try {
-          const txn = await producer.transaction();
+          producer.begin();
           try {
-            await txn.send({
+            await producer.send(
               topic,
-              messages: Array.from({ length: perTxn }, (_, i) => ({ value: `${txnNo}.${i}` })),
-            });
-            await txn.commit();
+              Array.from({ length: perTxn }, (_, i) => ({ value: `${txnNo}.${i}` })),
+            );
+            await producer.commit();
             acknowledged.push(txnNo);
           } catch (err) {
             failed.push(txnNo);
-            await txn.abort().catch(() => undefined);
+            await producer.abort().catch(() => undefined);
             throw err;
           }
         } catch {
-          // A kafkajs producer whose EndTxn failed is stuck: replace it. Its
-          // InitProducerId resolves whatever the failed transaction left open.
-          await producer.disconnect().catch(() => undefined);
+          // A producer whose EndTxn failed needs a new InitProducerId, which
+          // resolves whatever the failed transaction left open.
+          await producer.close().catch(() => undefined);
           producer = await transactionalProducer(kafka, transactionalId);
         }
         if (txnNo >= 500)
@@ -154,14 +147,8 @@ t.test('a 3-broker cluster', async (t) => {
       await cluster.restart(leader);
       await waitFor(
         async () => {
-          const meta = kafka.admin();
-          await meta.connect();
-          try {
-            const md = await meta.fetchTopicMetadata({ topics: [topic] });
-            return md.topics[0]?.partitions[0]?.isr.includes(leader) ?? false;
-          } finally {
-            await meta.disconnect();
-          }
+          const md = await kafka.admin.topicMetadata([topic]).catch(() => undefined);
+          return md?.get(topic)?.[0]?.isr.includes(leader) ?? false;
         },
         { timeoutMs: 60_000, what: `broker ${leader} back in the ISR of ${topic}-0` },
       );
@@ -190,23 +177,39 @@ t.test('a 3-broker cluster', async (t) => {
     t.not(newLeader, leader);
     // A client bootstrapped from the live brokers: a new connection to a
     // stopped process hangs, and this checks the cluster, not kafkajs's seed choice.
-    const live = new Kafka({
-      clientId: 'kafka-cluster-test-live',
-      brokers: cluster.bootstrapServers.filter((_, i) => cluster.brokerIds[i] !== leader),
-      logLevel: logLevel.NOTHING,
-      retry: { retries: 10, initialRetryTime: 100 },
-    });
-    const producer = await transactionalProducer(live, uniqueName('pause-id'));
-    t.teardown(() => producer.disconnect());
+    const live = await testClient(
+      cluster.bootstrapServers.filter((_, i) => cluster.brokerIds[i] !== leader),
+    );
+    t.teardown(() => live.close());
     // The transaction coordinator may have moved with the paused broker's
     // leadership and still be loading its partition (COORDINATOR_LOAD_IN_PROGRESS
-    // past kafkajs's retries, seen in CI): ask again until the deadline.
-    const txn = await waitFor(() => producer.transaction().catch(() => false as const), {
-      timeoutMs: 90_000,
-      what: 'a transaction on the live brokers while a broker is paused',
-    });
-    await txn.send({ topic, messages: [{ value: 'while-paused' }] });
-    await txn.commit();
+    // past the client's retries, seen in CI): ask again until the deadline.
+    const producer = await waitFor(
+      () => transactionalProducer(live, uniqueName('pause-id')).catch(() => false as const),
+      {
+        timeoutMs: 90_000,
+        what: 'a transactional producer on the live brokers while a broker is paused',
+      },
+    );
+    t.teardown(() => producer.close());
+    await waitFor(
+      async () => {
+        try {
+          producer.begin();
+          await producer.send(topic, [{ value: 'while-paused' }]);
+          await producer.commit();
+          return true;
+        } catch {
+          await producer.abort().catch(() => undefined);
+          if (producer.state !== 'READY') await producer.init().catch(() => undefined);
+          return false;
+        }
+      },
+      {
+        timeoutMs: 90_000,
+        what: 'a committed transaction on the live brokers while a broker is paused',
+      },
+    );
     t.same(
       await readCommitted(live, topic),
       ['while-paused'],
@@ -268,36 +271,28 @@ t.test('when the owning process dies, its brokers and directory go with it', asy
  * marker to every partition, then reads until each partition's marker, so
  * nothing written before (a duplicate, an aborted record) can be missed.
  */
-async function readCommitted(kafka: Kafka, topic: string): Promise<string[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const partitions = (await admin.fetchTopicOffsets(topic)).map((p) => p.partition);
-  await admin.disconnect();
+async function readCommitted(kafka: KafkaClient, topic: string): Promise<string[]> {
+  const partitions = (await kafka.admin.partitionCounts([topic])).get(topic) ?? 0;
   const marker = await transactionalProducer(kafka, uniqueName('end-marker'));
-  const txn = await marker.transaction();
-  await txn.send({ topic, messages: partitions.map((partition) => ({ partition, value: END })) });
-  await txn.commit();
-  await marker.disconnect();
+  marker.begin();
+  await marker.send(
+    topic,
+    Array.from({ length: partitions }, (_, partition) => ({ partition, value: END })),
+  );
+  await marker.commit();
+  await marker.close();
 
-  const consumer = kafka.consumer({ groupId: uniqueName('reader'), readUncommitted: false });
   const values: string[] = [];
-  const ended = new Set<number>();
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        const value = message.value?.toString() ?? '';
-        if (value === END) ended.add(partition);
+  for (let p = 0; p < partitions; p++) {
+    let ended = false;
+    for await (const batch of kafka.readPartition(topic, p, 0n, 'end', { timeoutMs: 60_000 })) {
+      for (const r of batch) {
+        const value = r.value?.toString() ?? '';
+        if (value === END) ended = true;
         else values.push(value);
-      },
-    });
-    await waitFor(() => ended.size === partitions.length, {
-      timeoutMs: 60_000,
-      what: `the end marker on every partition of ${topic}`,
-    });
-  } finally {
-    await consumer.disconnect();
+      }
+    }
+    if (!ended) throw new Error(`no end marker on ${topic}-${p}`);
   }
   return values;
 }

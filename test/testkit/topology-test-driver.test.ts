@@ -178,32 +178,39 @@ t.test(
   },
 );
 
-t.test('stream-time punctuators fire as piped timestamps advance', async (t) => {
-  const fired: number[] = [];
-  const driver = driverFor(
-    t,
-    mapTopology(
-      () => undefined,
-      (ctx) => {
-        ctx.schedule(100, 'stream-time', async (ts) => {
-          fired.push(ts);
-          await ctx.forward({ key: 'tick', value: String(ts), timestamp: ts, headers: {} });
-        });
-      },
-    ),
-  );
-  const input = driver.createInputTopic('in', Serdes.string(), Serdes.string());
-  const output = driver.createOutputTopic('out', Serdes.string(), Serdes.string());
-  for (const ts of [1_000, 1_050, 1_100, 1_099, 1_450]) await input.pipeInput('k', 'v', ts);
-  t.same(fired, [1_100, 1_450], 'once per advance past the next boundary, never for a late record');
-  t.same(
-    output.readValuesToList(),
-    ['1100', '1450'],
-    'punctuator output is committed like record output',
-  );
-  await driver.advanceWallClockTime(10_000);
-  t.same(fired, [1_100, 1_450], 'wall-clock time does not move stream time');
-});
+t.test(
+  'stream-time punctuators fire on the first record, then at aligned interval boundaries',
+  async (t) => {
+    const fired: number[] = [];
+    const driver = driverFor(
+      t,
+      mapTopology(
+        () => undefined,
+        (ctx) => {
+          ctx.schedule(100, 'stream-time', async (ts) => {
+            fired.push(ts);
+            await ctx.forward({ key: 'tick', value: String(ts), timestamp: ts, headers: {} });
+          });
+        },
+      ),
+    );
+    const input = driver.createInputTopic('in', Serdes.string(), Serdes.string());
+    const output = driver.createOutputTopic('out', Serdes.string(), Serdes.string());
+    for (const ts of [1_000, 1_050, 1_100, 1_099, 1_450]) await input.pipeInput('k', 'v', ts);
+    t.same(
+      fired,
+      [1_000, 1_100, 1_450],
+      'on the first record, then once per multiple of 100 passed, never for a late record',
+    );
+    t.same(
+      output.readValuesToList(),
+      ['1000', '1100', '1450'],
+      'punctuator output is committed like record output',
+    );
+    await driver.advanceWallClockTime(10_000);
+    t.same(fired, [1_000, 1_100, 1_450], 'wall-clock time does not move stream time');
+  },
+);
 
 t.test('wall-clock punctuators fire only when the test advances the mocked clock', async (t) => {
   const fired: number[] = [];

@@ -5,15 +5,30 @@
  * a last stable offset that stops at the first open transaction (as a
  * read_committed consumer sees it), and group offsets committed with a
  * transaction. It is the Kafka side only: no processing semantics live here.
+ *
+ * `MemoryKafkaClient` puts it behind the client adapter's `KafkaClient`
+ * interface, so the driver builds tasks with the same environment factory
+ * as StreamsApp; its transactional producers run the adapter's own
+ * transaction state machine.
  */
-import type {
-  ConsumedRecord,
-  Headers,
-  ProducerRecord,
-  RecordMetadata,
-  TopicPartitionOffset,
+import {
+  ClientError,
+  ProducerFencedError,
+  TransactionStateMachine,
+  type ClusterDescription,
+  type ConsumedRecord,
+  type GroupConsumer,
+  type Headers,
+  type KafkaAdmin,
+  type KafkaClient,
+  type PlainProducer,
+  type ProducerRecord,
+  type RecordMetadata,
+  type TopicPartitionOffset,
+  type TopicSpec,
+  type TransactionalProducer,
+  type TransactionState,
 } from '../../framework/client/index.ts';
-import type { TaskOutput } from '../../framework/runtime/task-output.ts';
 
 export type MemoryRecordStatus = 'pending' | 'committed' | 'aborted';
 
@@ -37,6 +52,20 @@ export class MemoryKafka {
   logs = new Map<string, MemoryLogEntry[]>();
   /** Committed next-offset-to-read per group, by `${topic}:${partition}`. */
   readonly groupOffsets = new Map<string, Map<string, bigint>>();
+  /** Producer epoch per transactional id (InitProducerId bumps it). */
+  readonly #epochs = new Map<string, number>();
+
+  /** The current epoch of a transactional id (-1 before its first init). */
+  epoch(transactionalId: string): number {
+    return this.#epochs.get(transactionalId) ?? -1;
+  }
+
+  /** InitProducerId: a new epoch for the id; producers of older epochs are fenced. */
+  bumpEpoch(transactionalId: string): number {
+    const next = this.epoch(transactionalId) + 1;
+    this.#epochs.set(transactionalId, next);
+    return next;
+  }
 
   /**
    * @param partitions partition count of a topic, or undefined when any partition may be written
@@ -194,56 +223,209 @@ export class MemoryKafka {
 }
 
 /**
- * A task's transactional producer on a MemoryKafka: init() fences, i.e.
- * aborts whatever this transactional id left open (InitProducerId); sends
- * are pending until commit(), which also commits the input offsets for the
- * group, atomically.
+ * A transactional producer on a MemoryKafka: init() fences, i.e. aborts
+ * whatever this transactional id left open and makes every earlier producer
+ * of the id fail as fenced (InitProducerId); sends are pending until
+ * commit(), which also commits the input offsets for the group, atomically.
  */
-export class MemoryTaskOutput implements TaskOutput {
-  inTransaction = false;
-  /** The offsets of the last commit. */
-  offsets: TopicPartitionOffset[] = [];
-  inits = 0;
-  aborts = 0;
-  /** Makes every send fail with this error (fault tests). */
-  failSendWith: Error | undefined;
-  /** Called right after the Kafka commit, to simulate a crash between it and what follows. */
-  afterCommit: (() => void) | undefined;
+export class MemoryTransactionalProducer implements TransactionalProducer {
+  readonly #machine = new TransactionStateMachine();
+  /** The epoch this producer got at init. */
+  #epoch = -1;
+  #offsets: TopicPartitionOffset[] = [];
+  #group: string | undefined;
 
   constructor(
-    readonly kafka: MemoryKafka,
+    private readonly kafka: MemoryKafka,
     readonly transactionalId: string,
-    readonly groupId: string,
+    private readonly hooks: MemoryFaults,
   ) {}
 
+  get state(): TransactionState {
+    return this.#machine.state;
+  }
+
   async init(): Promise<void> {
-    this.inits++;
+    this.#check('init');
+    this.#machine.transition('INITIALIZING');
+    this.hooks.inits++;
     this.kafka.settle(this.transactionalId, 'aborted');
-    this.inTransaction = false;
+    this.#epoch = this.kafka.bumpEpoch(this.transactionalId);
+    this.#machine.transition('READY');
   }
 
   begin(): void {
-    this.inTransaction = true;
+    this.#check('begin');
+    this.#machine.transition('IN_TRANSACTION');
   }
 
   async send(topic: string, records: ProducerRecord[]): Promise<RecordMetadata[]> {
-    if (this.failSendWith) throw this.failSendWith;
-    if (!this.inTransaction) throw new Error(`send to ${topic} outside a transaction`);
+    this.#check('send');
+    if (this.hooks.failSendWith) {
+      const error = this.hooks.failSendWith;
+      this.#machine.transition(error instanceof ProducerFencedError ? 'FENCED' : 'ABORTABLE');
+      throw error;
+    }
     return this.kafka.append(topic, records, this.transactionalId);
   }
 
-  async commit(offsets: TopicPartitionOffset[]): Promise<void> {
+  async sendOffsets(groupId: string, offsets: TopicPartitionOffset[]): Promise<void> {
+    this.#check('sendOffsets');
+    this.#group = groupId;
+    this.#offsets = offsets;
+  }
+
+  async commit(): Promise<void> {
+    this.#check('commit');
+    this.#machine.transition('COMMITTING');
     this.kafka.settle(this.transactionalId, 'committed');
-    if (offsets.length > 0) this.kafka.commitOffsets(this.groupId, offsets);
-    this.offsets = offsets;
-    this.inTransaction = false;
-    this.afterCommit?.();
+    if (this.#group !== undefined && this.#offsets.length > 0)
+      this.kafka.commitOffsets(this.#group, this.#offsets);
+    this.hooks.offsets = this.#offsets;
+    this.#offsets = [];
+    this.#machine.transition('READY');
+    this.hooks.afterCommit?.();
   }
 
   async abort(): Promise<void> {
+    this.#check('abort');
+    this.#machine.transition('ABORTING');
     this.kafka.settle(this.transactionalId, 'aborted');
-    this.inTransaction = false;
-    this.aborts++;
+    this.#offsets = [];
+    this.hooks.aborts++;
+    this.#machine.transition('READY');
+  }
+
+  async close(): Promise<void> {
+    if (this.#machine.state !== 'CLOSED') this.#machine.transition('CLOSED');
+  }
+
+  #check(operation: 'init' | 'begin' | 'send' | 'sendOffsets' | 'commit' | 'abort'): void {
+    if (this.#machine.state === 'FENCED') throw new ProducerFencedError(this.transactionalId);
+    if (
+      operation !== 'init' &&
+      this.#epoch >= 0 &&
+      this.kafka.epoch(this.transactionalId) > this.#epoch
+    ) {
+      // A newer producer of the id exists: like INVALID_PRODUCER_EPOCH / PRODUCER_FENCED.
+      if (this.#machine.state !== 'CLOSED') this.#machine.transition('FENCED');
+      throw new ProducerFencedError(this.transactionalId);
+    }
+    this.#machine.check(operation);
+  }
+}
+
+/** Faults and counters a test can set on the producers of a MemoryKafkaClient. */
+export interface MemoryFaults {
+  /** Makes every send fail with this error. */
+  failSendWith: Error | undefined;
+  /** Called right after a Kafka commit, to simulate a crash between it and what follows. */
+  afterCommit: (() => void) | undefined;
+  inits: number;
+  aborts: number;
+  /** The offsets of the last commit. */
+  offsets: TopicPartitionOffset[];
+}
+
+/**
+ * The client adapter's `KafkaClient` over a MemoryKafka, for tasks built by the
+ * TopologyTestDriver and the runtime's unit tests. No consumer group: the
+ * driver feeds tasks itself.
+ */
+export class MemoryKafkaClient implements KafkaClient {
+  readonly faults: MemoryFaults = {
+    failSendWith: undefined,
+    afterCommit: undefined,
+    inits: 0,
+    aborts: 0,
+    offsets: [],
+  };
+  readonly admin: KafkaAdmin;
+
+  constructor(
+    readonly kafka: MemoryKafka,
+    /** Partition count of every topic. */
+    private readonly partitions = 1,
+  ) {
+    const k = kafka;
+    const perPartition = async (topic: string, f: (p: number) => bigint | undefined) => {
+      const out = new Map<number, bigint>();
+      for (let p = 0; p < this.partitions; p++) {
+        const v = f(p);
+        if (v !== undefined) out.set(p, v);
+      }
+      void topic;
+      return out;
+    };
+    this.admin = {
+      createTopics: async (_topics: TopicSpec[]) => undefined,
+      deleteTopics: async () => undefined,
+      partitionCounts: async (topics) => new Map(topics.map((t) => [t, this.partitions])),
+      committedOffsets: (groupId, topic) =>
+        perPartition(topic, (p) => k.committedOffset(groupId, topic, p)),
+      endOffsets: (topic, isolation = 'read_committed') =>
+        perPartition(topic, (p) =>
+          isolation === 'read_committed'
+            ? k.lastStableOffset(topic, p)
+            : BigInt(k.log(topic, p).length),
+        ),
+      beginningOffsets: (topic) => perPartition(topic, () => 0n),
+      listTopics: async () => k.topics,
+      topicMetadata: async (topics) =>
+        new Map(
+          topics.map((t) => [
+            t,
+            Array.from({ length: this.partitions }, (_, partition) => ({
+              partition,
+              leader: 0,
+              replicas: [0],
+              isr: [0],
+            })),
+          ]),
+        ),
+      deleteRecords: async () => undefined,
+      brokerConfigs: async () => new Map(),
+      describeCluster: async (): Promise<ClusterDescription> => ({
+        clusterId: 'memory',
+        controllerId: 0,
+        brokers: [{ nodeId: 0, host: 'memory', port: 0 }],
+      }),
+      close: async () => undefined,
+    };
+  }
+
+  /** The last producer created per transactional id. */
+  readonly producers = new Map<string, MemoryTransactionalProducer>();
+
+  transactionalProducer(transactionalId: string): TransactionalProducer {
+    const producer = new MemoryTransactionalProducer(this.kafka, transactionalId, this.faults);
+    this.producers.set(transactionalId, producer);
+    return producer;
+  }
+
+  producer(): PlainProducer {
+    return {
+      send: async (topic, records) => {
+        if (this.faults.failSendWith) throw this.faults.failSendWith;
+        return this.kafka.append(topic, records);
+      },
+      close: async () => undefined,
+    };
+  }
+
+  groupConsumer(): GroupConsumer {
+    throw new ClientError('the in-memory Kafka has no consumer groups', 'fatal');
+  }
+
+  readPartition(
+    topic: string,
+    partition: number,
+    fromOffset: bigint,
+    untilOffset: bigint | 'end',
+  ): AsyncIterable<ConsumedRecord[]> {
+    const until =
+      untilOffset === 'end' ? this.kafka.lastStableOffset(topic, partition) : untilOffset;
+    return this.kafka.read(topic, partition, fromOffset, until);
   }
 
   async close(): Promise<void> {}

@@ -1,7 +1,7 @@
 /** KafkaClient on kafkajs 2.2.4: admin, transactional producers, group consumers, partition reader. */
 import kafkajs from 'kafkajs';
 import type { Admin, Kafka, KafkaConfig } from 'kafkajs';
-import { ClientError, classify } from '../errors.ts';
+import { ClientError } from '../errors.ts';
 import type {
   ClusterDescription,
   ConsumedRecord,
@@ -14,17 +14,21 @@ import type {
   PlainProducer,
   ReadPartitionOptions,
   TopicSpec,
+  PartitionMetadata,
+  TopicPartitionOffset,
   TransactionalProducer,
   TransactionalProducerOptions,
+  PlainProducerOptions,
 } from '../types.ts';
 import { KafkajsGroupConsumer } from './consumer.ts';
-import { Batch, ISOLATION, createInternalCluster } from './internals.ts';
+import { atBoundary, classifyKafkajs, toClientError } from './errors.ts';
+import { Batch, ISOLATION, createInternalCluster, installKafkajsPatches } from './internals.ts';
 import type { InternalCluster } from './internals.ts';
 import { createLogCreator, defaultLogger, kafkajsLogLevel } from './logging.ts';
 import { KafkajsPlainProducer, KafkajsTransactionalProducer } from './producer.ts';
 import { PartitionCounts } from './partitioned-send.ts';
 
-const { Kafka: KafkaCtor } = kafkajs;
+const { Kafka: KafkaCtor, ConfigResourceTypes } = kafkajs;
 
 /** ListOffsets timestamps (KIP-79): latest / earliest. */
 const LATEST = -1;
@@ -65,7 +69,11 @@ class KafkajsAdmin implements KafkaAdmin {
     return cluster;
   }
 
-  async createTopics(topics: TopicSpec[]): Promise<void> {
+  createTopics(topics: TopicSpec[]): Promise<void> {
+    return atBoundary('admin', 'createTopics', () => this.#createTopics(topics));
+  }
+
+  async #createTopics(topics: TopicSpec[]): Promise<void> {
     const admin = await this.#connected();
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.topic));
@@ -85,10 +93,7 @@ class KafkajsAdmin implements KafkaAdmin {
         });
     } catch (e) {
       // Another worker created it between listTopics and createTopics: fine (idempotent).
-      if (!hasTopicAlreadyExists(e))
-        throw new ClientError(`createTopics failed: ${message(e)}`, classify(e, 'admin').kind, {
-          cause: e,
-        });
+      if (!hasTopicAlreadyExists(e)) throw toClientError(e, 'admin', 'createTopics');
     }
     const deadline = Date.now() + 30_000;
     for (;;) {
@@ -115,11 +120,78 @@ class KafkajsAdmin implements KafkaAdmin {
 
   async deleteTopics(topics: string[]): Promise<void> {
     if (topics.length === 0) return;
-    const admin = await this.#connected();
-    await admin.deleteTopics({ topics });
+    await atBoundary('admin', 'deleteTopics', async () => {
+      const admin = await this.#connected();
+      await admin.deleteTopics({ topics });
+    });
   }
 
-  async partitionCounts(topics: string[]): Promise<Map<string, number>> {
+  listTopics(): Promise<string[]> {
+    return atBoundary('admin', 'listTopics', async () => {
+      const admin = await this.#connected();
+      return (await admin.listTopics()).sort();
+    });
+  }
+
+  topicMetadata(topics: string[]): Promise<Map<string, PartitionMetadata[]>> {
+    return atBoundary('admin', 'topicMetadata', async () => {
+      const admin = await this.#connected();
+      const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
+      return new Map(
+        metadata.map((t) => [
+          t.name,
+          t.partitions
+            .map((p) => ({
+              partition: p.partitionId,
+              leader: p.leader,
+              replicas: p.replicas,
+              isr: p.isr,
+            }))
+            .sort((a, b) => a.partition - b.partition),
+        ]),
+      );
+    });
+  }
+
+  deleteRecords(offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    return atBoundary('admin', 'deleteRecords', async () => {
+      const admin = await this.#connected();
+      const byTopic = new Map<string, { partition: number; offset: string }[]>();
+      for (const o of offsets)
+        byTopic.set(o.topic, [
+          ...(byTopic.get(o.topic) ?? []),
+          { partition: o.partition, offset: o.offset.toString() },
+        ]);
+      for (const [topic, partitions] of byTopic)
+        await admin.deleteTopicRecords({ topic, partitions });
+    });
+  }
+
+  brokerConfigs(names: string[]): Promise<Map<string, string>> {
+    return atBoundary('admin', 'describeConfigs', async () => {
+      const admin = await this.#connected();
+      const cluster = await admin.describeCluster();
+      const broker = cluster.brokers[0];
+      if (broker === undefined) return new Map<string, string>();
+      const { resources } = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [
+          { type: ConfigResourceTypes.BROKER, name: String(broker.nodeId), configNames: names },
+        ],
+      });
+      const out = new Map<string, string>();
+      for (const r of resources)
+        for (const e of r.configEntries)
+          if (e.configValue !== null) out.set(e.configName, e.configValue);
+      return out;
+    });
+  }
+
+  partitionCounts(topics: string[]): Promise<Map<string, number>> {
+    return atBoundary('admin', 'partitionCounts', () => this.#partitionCounts(topics));
+  }
+
+  async #partitionCounts(topics: string[]): Promise<Map<string, number>> {
     const admin = await this.#connected();
     let missing: string[] = [];
     // A topic created a moment ago (by another worker) may be unknown to the
@@ -143,31 +215,35 @@ class KafkajsAdmin implements KafkaAdmin {
         const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
         return new Map(metadata.map((t) => [t.name, t.partitions.length]));
       } catch (e) {
-        if (attempt >= 50 || classify(e, 'admin').kind !== 'retriable') throw e;
+        if (attempt >= 50 || classifyKafkajs(e, 'admin').kind !== 'retriable') throw e;
         await new Promise((resolve) => setTimeout(resolve, 200)); // metadata propagation, not a sync
       }
     }
   }
 
-  async committedOffsets(groupId: string, topic: string): Promise<Map<number, bigint>> {
-    const admin = await this.#connected();
-    const [result] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    const offsets = new Map<number, bigint>();
-    for (const p of result?.partitions ?? []) {
-      if (p.offset !== '-1') offsets.set(p.partition, BigInt(p.offset));
-    }
-    return offsets;
+  committedOffsets(groupId: string, topic: string): Promise<Map<number, bigint>> {
+    return atBoundary('admin', 'committedOffsets', async () => {
+      const admin = await this.#connected();
+      const [result] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const offsets = new Map<number, bigint>();
+      for (const p of result?.partitions ?? []) {
+        if (p.offset !== '-1') offsets.set(p.partition, BigInt(p.offset));
+      }
+      return offsets;
+    });
   }
 
-  async endOffsets(
+  endOffsets(
     topic: string,
     isolation: IsolationLevel = 'read_committed',
   ): Promise<Map<number, bigint>> {
-    return this.#listOffsets(topic, LATEST, isolation);
+    return atBoundary('admin', 'endOffsets', () => this.#listOffsets(topic, LATEST, isolation));
   }
 
-  async beginningOffsets(topic: string): Promise<Map<number, bigint>> {
-    return this.#listOffsets(topic, EARLIEST, 'read_uncommitted');
+  beginningOffsets(topic: string): Promise<Map<number, bigint>> {
+    return atBoundary('admin', 'beginningOffsets', () =>
+      this.#listOffsets(topic, EARLIEST, 'read_uncommitted'),
+    );
   }
 
   /** ListOffsets with an explicit isolation level: read_committed "latest" is the last stable offset (KIP-98). */
@@ -201,14 +277,16 @@ class KafkajsAdmin implements KafkaAdmin {
     return out;
   }
 
-  async describeCluster(): Promise<ClusterDescription> {
-    const admin = await this.#connected();
-    const d = await admin.describeCluster();
-    return {
-      clusterId: d.clusterId,
-      controllerId: d.controller,
-      brokers: d.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })),
-    };
+  describeCluster(): Promise<ClusterDescription> {
+    return atBoundary('admin', 'describeCluster', async () => {
+      const admin = await this.#connected();
+      const d = await admin.describeCluster();
+      return {
+        clusterId: d.clusterId,
+        controllerId: d.controller,
+        brokers: d.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })),
+      };
+    });
   }
 
   async close(): Promise<void> {
@@ -221,10 +299,6 @@ class KafkajsAdmin implements KafkaAdmin {
       ...clusters.map((c) => c.then((cl) => cl.disconnect())),
     ]);
   }
-}
-
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 function hasTopicAlreadyExists(e: unknown): boolean {
@@ -254,6 +328,7 @@ export class KafkajsClient implements KafkaClient {
   });
 
   constructor(options: KafkaClientOptions) {
+    installKafkajsPatches(); // version check and prototype patches: only once a client exists
     this.#options = options;
     const logLevel = options.logLevel ?? 'error';
     this.#kafka = new KafkaCtor({
@@ -270,6 +345,7 @@ export class KafkajsClient implements KafkaClient {
       clientId: this.#options.clientId,
       requestTimeout: this.#options.requestTimeoutMs ?? 30_000,
       connectionTimeout: this.#options.connectionTimeoutMs ?? 3_000,
+      ...(this.#options.retry ? { retry: { ...this.#options.retry } } : {}),
     };
   }
 
@@ -295,9 +371,11 @@ export class KafkajsClient implements KafkaClient {
     return producer;
   }
 
-  producer(): PlainProducer {
-    const producer = new KafkajsPlainProducer(this.#kafka, (topic) =>
-      this.#partitionCounts.get(topic),
+  producer(options: PlainProducerOptions = {}): PlainProducer {
+    const producer = new KafkajsPlainProducer(
+      this.#kafka,
+      (topic) => this.#partitionCounts.get(topic),
+      options,
     );
     this.#closeables.add(producer);
     return producer;
@@ -373,11 +451,8 @@ export class KafkajsClient implements KafkaClient {
           .find((r) => r.topicName === topic)
           ?.partitions.find((p) => p.partition === partition);
       } catch (e) {
-        const c = classify(e, 'fetch');
-        if (!c.canRetry)
-          throw new ClientError(`fetch ${topic}-${partition}@${position}: ${message(e)}`, c.kind, {
-            cause: e,
-          });
+        const c = classifyKafkajs(e, 'fetch');
+        if (!c.canRetry) throw toClientError(e, 'fetch', `fetch ${topic}-${partition}@${position}`);
         await cluster.refreshMetadata(); // leader moved or broker down: retry until the deadline
         continue;
       }

@@ -25,6 +25,7 @@ import type {
   TopicPartition,
   TopicPartitionOffset,
 } from '../types.ts';
+import { atBoundary, toClientError } from './errors.ts';
 
 const { AssignerProtocol } = kafkajs;
 
@@ -81,39 +82,46 @@ export class KafkajsGroupConsumer implements GroupConsumer {
       rebalanceTimeout: options.rebalanceTimeoutMs ?? 60_000,
       heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
       maxWaitTimeInMs: options.maxWaitTimeMs ?? 500,
+      minBytes: options.minBytes ?? 1,
+      maxBytes: options.maxBytes ?? 10_485_760,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
       readUncommitted: false, // invariant 6
       allowAutoTopicCreation: false,
     });
   }
 
-  async subscribe(topics: string[]): Promise<void> {
-    await this.#consumer.connect();
-    await this.#consumer.subscribe({ topics, fromBeginning: true });
+  subscribe(topics: string[]): Promise<void> {
+    return atBoundary('group', 'subscribe', async () => {
+      await this.#consumer.connect();
+      await this.#consumer.subscribe({ topics, fromBeginning: true });
+    });
   }
 
   async run(handler: (batch: ConsumedBatch) => Promise<void>): Promise<void> {
-    await this.#consumer.run({
-      autoCommit: false, // invariant 1: offsets are committed only inside the task's transaction
-      eachBatchAutoResolve: true,
-      eachBatch: async ({ batch, isStale, heartbeat }) => {
-        await handler({
-          topic: batch.topic,
-          partition: batch.partition,
-          highWatermark: BigInt(batch.highWatermark),
-          isStale,
-          heartbeat,
-          records: batch.messages.map((m) => ({
+    await atBoundary('group', 'run', () =>
+      this.#consumer.run({
+        autoCommit: false, // invariant 1: offsets are committed only inside the task's transaction
+        eachBatchAutoResolve: true,
+        eachBatch: async ({ batch, isStale, heartbeat }) => {
+          await handler({
             topic: batch.topic,
             partition: batch.partition,
-            offset: BigInt(m.offset),
-            key: m.key ?? null,
-            value: m.value ?? null,
-            timestamp: Number(m.timestamp),
-            headers: m.headers ?? {},
-          })) as ConsumedBatch['records'],
-        });
-      },
-    });
+            highWatermark: BigInt(batch.highWatermark),
+            isStale,
+            heartbeat,
+            records: batch.messages.map((m) => ({
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: BigInt(m.offset),
+              key: m.key ?? null,
+              value: m.value ?? null,
+              timestamp: Number(m.timestamp),
+              headers: m.headers ?? {},
+            })) as ConsumedBatch['records'],
+          });
+        },
+      }),
+    );
   }
 
   on<E extends keyof GroupConsumerEvents>(
@@ -142,7 +150,11 @@ export class KafkajsGroupConsumer implements GroupConsumer {
         );
       case 'crash':
         return this.#consumer.on(events.CRASH, ({ payload }) =>
-          emit({ groupId: payload.groupId, error: payload.error, restart: payload.restart }),
+          emit({
+            groupId: payload.groupId,
+            error: toClientError(payload.error, 'group', 'the group consumer'),
+            restart: payload.restart,
+          }),
         );
       case 'stop':
         return this.#consumer.on(events.STOP, () => emit({}));
@@ -167,14 +179,20 @@ export class KafkajsGroupConsumer implements GroupConsumer {
     whileRunning(() => this.#consumer.seek({ topic, partition, offset: offset.toString() }));
   }
 
-  async commitOffsets(offsets: TopicPartitionOffset[]): Promise<void> {
-    await this.#consumer.commitOffsets(
-      offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset.toString() })),
+  commitOffsets(offsets: TopicPartitionOffset[]): Promise<void> {
+    return atBoundary('group', 'commitOffsets', () =>
+      this.#consumer.commitOffsets(
+        offsets.map((o) => ({
+          topic: o.topic,
+          partition: o.partition,
+          offset: o.offset.toString(),
+        })),
+      ),
     );
   }
 
-  async close(): Promise<void> {
-    await this.#consumer.disconnect();
+  close(): Promise<void> {
+    return atBoundary('group', 'close', () => this.#consumer.disconnect());
   }
 }
 

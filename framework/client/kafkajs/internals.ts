@@ -43,12 +43,6 @@ import { abortedRecords, type FetchedRecord } from './aborted-records.ts';
 const require = createRequire(import.meta.url);
 
 const KAFKAJS_VERSION = '2.2.4';
-const pkg = require('kafkajs/package.json') as { version: string };
-if (pkg.version !== KAFKAJS_VERSION) {
-  throw new Error(
-    `framework/client relies on kafkajs ${KAFKAJS_VERSION} internals but found ${pkg.version}; re-check framework/client/kafkajs/internals.ts`,
-  );
-}
 
 /** The Java client's backoff for CONCURRENT_TRANSACTIONS on AddPartitionsToTxn (KAFKA-5477). */
 export const CONCURRENT_TRANSACTIONS_BACKOFF_MS = 20;
@@ -254,7 +248,21 @@ export function relabelAbortedRecords(partition: InternalFetchPartition): void {
     aborted.size > 0 ? [{ producerId: ABORTED_PRODUCER, firstOffset: '-1' }] : [];
 }
 
-{
+let patched = false;
+
+/**
+ * Checks the kafkajs version and installs the fetch patch (3.), once per
+ * process. Run when a client is created, never on import: loading streamtx
+ * for the test driver or the stores must not touch kafkajs.
+ */
+export function installKafkajsPatches(): void {
+  if (patched) return;
+  const pkg = require('kafkajs/package.json') as { version: string };
+  if (pkg.version !== KAFKAJS_VERSION) {
+    throw new Error(
+      `framework/client relies on kafkajs ${KAFKAJS_VERSION} internals but found ${pkg.version}; re-check framework/client/kafkajs/internals.ts`,
+    );
+  }
   const original = Broker.prototype['fetch'];
   if (typeof original !== 'function')
     throw new Error('kafkajs internals changed: Broker.fetch missing');
@@ -268,4 +276,5 @@ export function relabelAbortedRecords(partition: InternalFetchPartition): void {
       for (const partition of topic.partitions ?? []) relabelAbortedRecords(partition);
     return response;
   } as unknown as BrokerMethod;
+  patched = true;
 }

@@ -21,14 +21,16 @@ import type {
   Transaction,
   RecordMetadata as KafkaRecordMetadata,
 } from 'kafkajs';
-import { ClientError, ProducerFencedError, classify } from '../errors.ts';
+import { ClientError, ProducerFencedError } from '../errors.ts';
 import type { ClientOperation } from '../errors.ts';
 import { TransactionStateMachine } from '../transaction-state.ts';
 import type { TransactionOperation } from '../transaction-state.ts';
 import type {
   ClientLogEntry,
   ClientLogLevel,
+  Compression,
   PlainProducer,
+  PlainProducerOptions,
   ProducerRecord,
   RecordMetadata,
   TopicPartitionOffset,
@@ -36,11 +38,16 @@ import type {
   TransactionalProducerOptions,
   TransactionState,
 } from '../types.ts';
+import { classifyKafkajs, toClientError } from './errors.ts';
 import { enableFastConcurrentTransactionsRetry } from './internals.ts';
 import { createLogCreator, kafkajsLogLevel } from './logging.ts';
 import { PartitionedSender, type KafkaMessage } from './partitioned-send.ts';
 
-const { Kafka: KafkaCtor, Partitioners } = kafkajs;
+const { Kafka: KafkaCtor, Partitioners, CompressionTypes } = kafkajs;
+
+function compressionType(compression: Compression | undefined): number {
+  return compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+}
 
 /** kafkajs's message for CONCURRENT_TRANSACTIONS (protocol/error.js, code 51). */
 const CONCURRENT_TRANSACTIONS_MESSAGE = 'another concurrent operation on the same transaction';
@@ -63,7 +70,7 @@ export class TransactionError extends ClientError {
   readonly transactionalId: string;
   readonly operation: ClientOperation;
   constructor(transactionalId: string, operation: ClientOperation, cause: unknown) {
-    const c = classify(cause, operation);
+    const c = classifyKafkajs(cause, operation);
     const reason = cause instanceof Error ? cause.message : String(cause);
     const opts: { cause: unknown; code?: number; type?: string } = { cause };
     if (c.code !== undefined) opts.code = c.code;
@@ -92,6 +99,7 @@ export class KafkajsTransactionalProducer implements TransactionalProducer {
   #sendsInFlight = 0;
   #abortCause: unknown;
   readonly #sender: PartitionedSender;
+  readonly #compression: number;
 
   constructor(
     transactionalId: string,
@@ -102,6 +110,7 @@ export class KafkajsTransactionalProducer implements TransactionalProducer {
     this.#settings = settings;
     this.#sender = new PartitionedSender(settings.partitionCount);
     this.#options = { ...options, transactionTimeoutMs: options.transactionTimeoutMs ?? 60_000 };
+    this.#compression = compressionType(options.compression);
     this.#machine = new TransactionStateMachine((from, to) =>
       this.#options.observer?.stateChange?.({ transactionalId, from, to }),
     );
@@ -164,7 +173,7 @@ export class KafkajsTransactionalProducer implements TransactionalProducer {
     try {
       const tx = await this.#activeTransaction();
       const result = await this.#sender.send(topic, toKafkaMessages(records), (messages) =>
-        tx.send({ topic, acks: -1, messages }),
+        tx.send({ topic, acks: -1, messages, compression: this.#compression }),
       );
       return fromKafkaMetadata(result);
     } catch (e) {
@@ -366,9 +375,15 @@ export class KafkajsPlainProducer implements PlainProducer {
   readonly #producer: Producer;
   #connected: Promise<void> | undefined;
   readonly #sender: PartitionedSender;
+  readonly #compression: number;
 
-  constructor(kafka: Kafka, partitionCount: (topic: string) => Promise<number>) {
+  constructor(
+    kafka: Kafka,
+    partitionCount: (topic: string) => Promise<number>,
+    options: PlainProducerOptions = {},
+  ) {
     this.#sender = new PartitionedSender(partitionCount);
+    this.#compression = compressionType(options.compression);
     this.#producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
@@ -387,23 +402,15 @@ export class KafkajsPlainProducer implements PlainProducer {
       });
       return fromKafkaMetadata(
         await this.#sender.send(topic, toKafkaMessages(records), (messages) =>
-          this.#producer.send({ topic, acks: -1, messages }),
+          this.#producer.send({ topic, acks: -1, messages, compression: this.#compression }),
         ),
       );
     } catch (e) {
-      const c = classify(e, 'send');
-      const opts: { cause: unknown; code?: number; type?: string } = { cause: e };
-      if (c.code !== undefined) opts.code = c.code;
-      if (c.type !== undefined) opts.type = c.type;
-      throw new ClientError(
-        `send to ${topic} failed (${c.kind}): ${e instanceof Error ? e.message : String(e)}`,
-        c.kind,
-        opts,
-      );
+      throw toClientError(e, 'send', `send to ${topic}`);
     }
   }
 
   async close(): Promise<void> {
-    await this.#producer.disconnect();
+    await this.#producer.disconnect().catch(() => undefined);
   }
 }

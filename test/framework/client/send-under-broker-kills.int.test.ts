@@ -53,10 +53,10 @@ t.test(
   { skip: process.env.STREAMTX_BOOTSTRAP ? 'needs brokers it can kill' : false },
   async (t) => {
     const cluster = await clusterFor(t, { brokers: 3 });
-    const client = createKafkaClient({
+    const client = await createKafkaClient({
       brokers: cluster.bootstrapServers,
       clientId: uniqueName('send-kills'),
-    logLevel: 'nothing',
+      logLevel: 'nothing',
     });
     t.teardown(() => client.close());
     const plainTopic = uniqueName('plain');

@@ -18,7 +18,7 @@ import type {
 } from '../../../framework/client/index.ts';
 
 const cluster = await KafkaCluster.fromEnv({ brokers: 3 });
-const client = createKafkaClient({
+const client = await createKafkaClient({
   brokers: cluster.bootstrapServers,
   clientId: 'client-int-test',
 });
@@ -357,7 +357,7 @@ t.test(
   async (t) => {
     const topic = await newTopic(1);
     const transactionalId = unique('txn');
-    const impatient = createKafkaClient({
+    const impatient = await createKafkaClient({
       brokers: cluster.bootstrapServers,
       clientId: 'client-int-test-impatient',
       requestTimeoutMs: 2_000,

@@ -3,7 +3,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { fileURLToPath } from 'node:url';
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient } from '../../../framework/client/index.ts';
 import { waitFor, type KafkaCluster } from '../../../testkit/index.ts';
 import { clusterFor } from '../../support/cluster.ts';
 import { uniqueName } from '../../support/ids.ts';
@@ -13,6 +13,8 @@ import {
   produceSequence,
   readCommitted,
   testClient,
+  totalCommitted,
+  totalRecords,
 } from '../../support/kafka.ts';
 import { workerPool, type Worker } from '../../support/workers.ts';
 
@@ -21,7 +23,8 @@ const PARTITIONS = 6;
 
 t.test('exactly-once runtime on a 3-broker cluster', async (t) => {
   const cluster = await clusterFor(t, { brokers: 3 });
-  const kafka = testClient(cluster.bootstrapServers);
+  const kafka = await testClient(cluster.bootstrapServers);
+  t.teardown(() => kafka.close());
 
   t.test(
     'a processor that throws mid-batch commits nothing of that transaction; after a restart output equals input exactly once',
@@ -97,7 +100,7 @@ t.test('exactly-once runtime on a 3-broker cluster', async (t) => {
         timeoutMs: 60_000,
         what: 'both workers to own tasks',
       });
-      const load = backgroundLoad(kafka, s.input);
+      const load = backgroundLoad(cluster.bootstrapServers, s.input);
       await waitForCommittedAtLeast(kafka, s.appId, s.input, 300);
       a.signalWith('SIGSTOP');
       await waitFor(() => b.tasks.length === PARTITIONS, {
@@ -125,7 +128,7 @@ t.test('exactly-once runtime on a 3-broker cluster', async (t) => {
     const s = await scenario(t, cluster, 'churn');
     const first = s.worker('w0');
     await first.waitForState('RUNNING');
-    const load = backgroundLoad(kafka, s.input);
+    const load = backgroundLoad(cluster.bootstrapServers, s.input);
     const live: Worker[] = [first];
     for (let i = 1; i <= 4; i++) {
       const joined = s.worker(`w${i}`);
@@ -152,7 +155,7 @@ t.test('exactly-once runtime on a 3-broker cluster', async (t) => {
       const a = s.worker('a');
       const b = s.worker('b');
       await Promise.all([a.waitForState('RUNNING'), b.waitForState('RUNNING')]);
-      const load = backgroundLoad(kafka, s.input);
+      const load = backgroundLoad(cluster.bootstrapServers, s.input);
       await waitForCommittedAtLeast(kafka, s.appId, s.input, 300);
 
       const leader = await cluster.leaderOf(s.input, 0);
@@ -205,7 +208,7 @@ async function scenario(t: Test, cluster: KafkaCluster, name: string): Promise<S
 }
 
 /** Echo output must hold each value of the input topic exactly once, and per key in input order. */
-async function assertExactlyOnce(t: Test, kafka: Kafka, s: Scenario): Promise<void> {
+async function assertExactlyOnce(t: Test, kafka: KafkaClient, s: Scenario): Promise<void> {
   const input = await readCommitted(s.brokers, s.input);
   const output = await readCommitted(s.brokers, s.output);
   const total = input.length;
@@ -232,30 +235,15 @@ async function assertExactlyOnce(t: Test, kafka: Kafka, s: Scenario): Promise<vo
 }
 
 async function committedOffsets(
-  kafka: Kafka,
+  kafka: KafkaClient,
   groupId: string,
   topic: string,
 ): Promise<Map<number, bigint>> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return new Map(
-      (entry?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset === '-1' ? 0 : p.offset)]),
-    );
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-async function totalCommitted(kafka: Kafka, groupId: string, topic: string): Promise<number> {
-  let sum = 0n;
-  for (const o of (await committedOffsets(kafka, groupId, topic)).values()) sum += o;
-  return Number(sum);
+  return kafka.admin.committedOffsets(groupId, topic);
 }
 
 async function waitForCommittedAtLeast(
-  kafka: Kafka,
+  kafka: KafkaClient,
   groupId: string,
   topic: string,
   n: number,
@@ -274,15 +262,11 @@ async function waitForCommittedAtLeast(
  * so the committed offsets then sum to the records in the topic.
  */
 async function waitForInputConsumed(
-  kafka: Kafka,
+  kafka: KafkaClient,
   groupId: string,
   topic: string,
   timeoutMs = 120_000,
 ): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  const total = ends.reduce((sum, e) => sum + Number(e.high), 0);
+  const total = await totalRecords(kafka, topic);
   await waitForCommittedAtLeast(kafka, groupId, topic, total, timeoutMs);
 }

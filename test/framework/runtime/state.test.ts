@@ -8,12 +8,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { changelogTopic } from '../../../framework/names.ts';
 import { waitFor, type KafkaCluster } from '../../../testkit/index.ts';
 import type { Aggregate } from '../../../chaos/apps/aggregate-app.ts';
 import { runningAggregates } from '../../../chaos/verifier.ts';
 import { clusterFor } from '../../support/cluster.ts';
 import { uniqueName } from '../../support/ids.ts';
-import { backgroundLoad, produceSequence, readCommitted, testClient } from '../../support/kafka.ts';
+import {
+  backgroundLoad,
+  produceSequence,
+  readCommitted,
+  testClient,
+  totalCommitted,
+  totalRecords,
+} from '../../support/kafka.ts';
 import { workerPool, type Worker } from '../../support/workers.ts';
 
 const app = fileURLToPath(new URL('../../../chaos/apps/aggregate-app.ts', import.meta.url));
@@ -21,7 +29,8 @@ const PARTITIONS = 4;
 
 t.test('logged stores on a real cluster', async (t) => {
   const cluster = await clusterFor(t, { brokers: 3 });
-  const kafka = testClient(cluster.bootstrapServers);
+  const kafka = await testClient(cluster.bootstrapServers);
+  t.teardown(() => kafka.close());
 
   t.test(
     'three workers, one SIGKILLed repeatedly: every aggregate equals the one recomputed from the input, and so does the final store',
@@ -29,7 +38,7 @@ t.test('logged stores on a real cluster', async (t) => {
       const s = await scenario(t, cluster, 'kill-agg');
       const workers = ['a', 'b', 'c'].map((n) => s.worker(n));
       await Promise.all(workers.map((w) => w.waitForState('RUNNING')));
-      const load = backgroundLoad(kafka, s.input, 300, 12);
+      const load = backgroundLoad(cluster.bootstrapServers, s.input, 300, 12);
       let victim = workers[0]!;
       for (let round = 0; round < 3; round++) {
         await waitForConsumedAtLeast(s, 300 * (round + 1));
@@ -57,7 +66,7 @@ t.test('logged stores on a real cluster', async (t) => {
       });
       await crashing.exited;
       t.equal(crashing.signal, 'SIGKILL', 'the worker killed itself at the fault point');
-      const inChangelog = (await readCommitted(s.brokers, `${s.appId}-aggregates-changelog`))
+      const inChangelog = (await readCommitted(s.brokers, changelogTopic(s.appId, 'aggregates')))
         .length;
       await produceSequence(kafka, s.input, 600, 100, 12);
       const restarted = s.worker('restarted', { STATE_DIR: crashing.stateDir });
@@ -89,7 +98,7 @@ t.test('logged stores on a real cluster', async (t) => {
       await waitForConsumed(s);
       await first.stop();
       const perPartition = new Map<number, number>();
-      for (const r of await readCommitted(s.brokers, `${s.appId}-aggregates-changelog`)) {
+      for (const r of await readCommitted(s.brokers, changelogTopic(s.appId, 'aggregates'))) {
         perPartition.set(r.partition, (perPartition.get(r.partition) ?? 0) + 1);
       }
       const fresh = s.worker('fresh'); // a new, empty state directory
@@ -182,14 +191,11 @@ async function scenario(
 }
 
 async function committedSum(s: Scenario): Promise<number> {
-  const kafka = testClient(s.brokers);
-  const admin = kafka.admin();
-  await admin.connect();
+  const kafka = await testClient(s.brokers);
   try {
-    const [entry] = await admin.fetchOffsets({ groupId: s.appId, topics: [s.input] });
-    return (entry?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+    return await totalCommitted(kafka, s.appId, s.input);
   } finally {
-    await admin.disconnect();
+    await kafka.close();
   }
 }
 
@@ -202,14 +208,9 @@ async function waitForConsumedAtLeast(s: Scenario, n: number): Promise<void> {
 }
 
 async function waitForConsumed(s: Scenario): Promise<void> {
-  const admin = testClient(s.brokers).admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(s.input);
-  await admin.disconnect();
-  await waitForConsumedAtLeast(
-    s,
-    ends.reduce((sum, e) => sum + Number(e.high), 0),
-  );
+  const kafka = await testClient(s.brokers);
+  const total = await totalRecords(kafka, s.input).finally(() => kafka.close());
+  await waitForConsumedAtLeast(s, total);
 }
 
 /**
@@ -221,7 +222,7 @@ async function verify(t: Test, s: Scenario): Promise<void> {
   const input = await readCommitted(s.brokers, s.input);
   const echo = await readCommitted(s.brokers, s.echo);
   const aggregates = await readCommitted(s.brokers, s.aggregates);
-  const changelog = await readCommitted(s.brokers, `${s.appId}-aggregates-changelog`);
+  const changelog = await readCommitted(s.brokers, changelogTopic(s.appId, 'aggregates'));
 
   const sorted = (xs: string[]): string[] => [...xs].sort();
   t.same(

@@ -10,7 +10,7 @@ import {
   type Record as StreamRecord,
 } from '../../../framework/index.ts';
 import { compileStreamsAppOptions } from '../../../framework/options.ts';
-import { StreamTask, type TaskEnvironment } from '../../../framework/runtime/stream-task.ts';
+import { StreamTask } from '../../../framework/runtime/stream-task.ts';
 import { MemoryOutput } from '../../support/memory-output.ts';
 import { Stores, type KeyValueStore } from '../../../stores/index.ts';
 import type { StreamsAppOptions } from '../../../framework/options.ts';
@@ -25,22 +25,16 @@ function harness(
   const output = new MemoryOutput();
   const seeks: string[] = [];
   const logs: string[] = [];
-  const env: TaskEnvironment = {
-    options: compileStreamsAppOptions({
+  const env = output.environment(
+    '0_0',
+    compileStreamsAppOptions({
       applicationId: 'app',
       brokers: ['127.0.0.1:1'],
       commitIntervalMs: 100,
       ...options,
     }),
-    output,
-    startOffsets: async (tps) => new Map(tps.map((tp) => [`${tp.topic}:${tp.partition}`, 0n])),
-    seek: (topic, partition, offset) => void seeks.push(`${topic}-${partition}@${offset}`),
-    partitionCount: () => 4,
-    now: () => clock.now,
-    log: (_level, message) => void logs.push(message),
-    changelogOffsets: (topic, partition) => output.offsetsOf(topic, partition),
-    readChangelog: (topic, partition, from, until) => output.read(topic, partition, from, until),
-  };
+    { now: () => clock.now, seeks, logs },
+  );
   const task = new StreamTask('0_0', 0, subtopology, env);
   return { task, output, seeks, logs, clock };
 }
@@ -216,7 +210,7 @@ t.test(
 );
 
 t.test(
-  'stream-time punctuators fire as record timestamps advance, and their output joins the open transaction',
+  'stream-time punctuators fire on the first record, then at interval boundaries aligned to multiples of the interval, and their output joins the open transaction',
   async (t) => {
     const fired: number[] = [];
     const { task, output } = harness(
@@ -238,10 +232,14 @@ t.test(
       rec(3, 'd', 1099),
       rec(4, 'e', 1450),
     ]);
-    t.same(fired, [1100, 1450], 'once per advance past the next boundary, never for late records');
+    t.same(
+      fired,
+      [1000, 1100, 1450],
+      'on the first record, then once per interval boundary passed (aligned to multiples of 100, as Kafka Streams), never for late records',
+    );
     t.same(output.values('out'), [], 'punctuator output waits for the commit');
     await task.commit();
-    t.same(output.values('out'), ['1100', '1450']);
+    t.same(output.values('out'), ['1000', '1100', '1450']);
   },
 );
 

@@ -18,7 +18,7 @@ import {
   type ProcessorContext,
 } from '../../../framework/index.ts';
 import { compileStreamsAppOptions } from '../../../framework/options.ts';
-import { StreamTask, type TaskEnvironment } from '../../../framework/runtime/stream-task.ts';
+import { StreamTask } from '../../../framework/runtime/stream-task.ts';
 import { Stores, type KeyValueStore } from '../../../stores/index.ts';
 import { TopologyTestDriver } from '../../../testkit/index.ts';
 import { MemoryOutput } from '../../support/memory-output.ts';
@@ -189,21 +189,15 @@ t.test(
 
 t.test('a fenced transaction marks its commit and sends as fenced', async (t) => {
   const output = new MemoryOutput();
-  const env: TaskEnvironment = {
-    options: compileStreamsAppOptions({
+  const env = output.environment(
+    '0_0',
+    compileStreamsAppOptions({
       applicationId: 'app',
       brokers: ['127.0.0.1:1'],
       telemetry: openTelemetry({ meterProvider: sdk.meterProvider }),
     }),
-    output,
-    startOffsets: async (tps) => new Map(tps.map((tp) => [`${tp.topic}:${tp.partition}`, 0n])),
-    seek: () => undefined,
-    partitionCount: () => 1,
-    now: () => 0,
-    log: () => undefined,
-    changelogOffsets: (topic, partition) => output.offsetsOf(topic, partition),
-    readChangelog: (topic, partition, from, until) => output.read(topic, partition, from, until),
-  };
+    { partitionCount: 1 },
+  );
   const task = new StreamTask('0_0', 0, upperCase('in', 'out').build().subtopologies[0]!, env);
   await task.init();
   const producer = produceWithTrace('in');

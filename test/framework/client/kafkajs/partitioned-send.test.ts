@@ -6,7 +6,7 @@ import {
   PartitionCounts,
   PartitionedSender,
   type KafkaMessage,
-} from '../../../framework/client/kafkajs/partitioned-send.ts';
+} from '../../../../framework/client/kafkajs/partitioned-send.ts';
 
 const metadataOf = (count: number): PartitionerArgs['partitionMetadata'] =>
   Array.from({ length: count }, (_, partitionId) => ({

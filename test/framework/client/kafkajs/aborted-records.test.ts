@@ -5,12 +5,12 @@ import {
   abortedRecords,
   type AbortedTransaction,
   type FetchedRecord,
-} from '../../../framework/client/kafkajs/aborted-records.ts';
+} from '../../../../framework/client/kafkajs/aborted-records.ts';
 import {
   Batch,
   relabelAbortedRecords,
   type InternalFetchMessage,
-} from '../../../framework/client/kafkajs/internals.ts';
+} from '../../../../framework/client/kafkajs/internals.ts';
 
 const ABORT = Buffer.from([0, 0, 0, 0]);
 const COMMIT = Buffer.from([0, 0, 0, 1]);

@@ -1,0 +1,139 @@
+/**
+ * A task's environment: everything a StreamTask needs from outside — its
+ * output (the transactional producer under exactly_once), committed and
+ * changelog offsets, the changelog reader, the consumer's seek, the clock.
+ *
+ * `createTaskEnvironment` is the one factory for it, used by StreamsApp (on
+ * the real Kafka client) and by the TopologyTestDriver (on the testkit's
+ * in-memory client), so both run the same task code with the same names
+ * and offset rules; only the client differs (docs/architecture.md,
+ * "Task environment").
+ */
+import type { KafkaClient, TopicPartition } from '../client/index.ts';
+import { topicPartitionKey, transactionalId } from '../names.ts';
+import type { CompiledStreamsAppOptions } from '../options.ts';
+import { getDefaultTelemetry, type Telemetry } from '../telemetry.ts';
+import type { OffsetReset } from '../topology.ts';
+import type { StateEnvironment, RestoreEvent } from './state-manager.ts';
+import {
+  AtLeastOnceTaskOutput,
+  TransactionalTaskOutput,
+  type AtLeastOnceClients,
+  type ErrorContextSource,
+  type TaskOutput,
+} from './task-output.ts';
+
+export interface CommitEvent {
+  taskId: string;
+  /** Input records the transaction covered. */
+  records: number;
+  /** From the first send of the commit (outbox flush) to the commit's acknowledgement. */
+  durationMs: number;
+}
+
+/** A source partition of a task and where to start it when the group has no offset for it. */
+export interface SourcePartition extends TopicPartition {
+  reset: OffsetReset;
+}
+
+export interface TaskEnvironment extends StateEnvironment {
+  readonly options: CompiledStreamsAppOptions;
+  readonly telemetry: Telemetry;
+  /** Builds the task's output; called once per task. */
+  createOutput(where: ErrorContextSource): TaskOutput;
+  /**
+   * Next offset to read per partition (by topicPartitionKey), read after fencing: the group's
+   * committed offset, or per `reset` the log start or end when none is committed (or the
+   * committed one fell out of the log).
+   */
+  startOffsets(partitions: readonly SourcePartition[]): Promise<Map<string, bigint>>;
+  /** Points the consumer at `offset` and resumes fetching the partition. */
+  seek(topic: string, partition: number, offset: bigint): void;
+  /** Partition count of a topic if already known. */
+  partitionCount(topic: string): number | undefined;
+  /** Partition count of a topic, asking Kafka if needed. */
+  fetchPartitionCount(topic: string): Promise<number>;
+  now(): number;
+  /** Told after every successful commit (metrics, benchmarks). */
+  committed?(event: CommitEvent): void;
+  /** Every processor instance the app's suppliers returned, to catch a supplier returning one twice. */
+  readonly processorInstances: WeakSet<object>;
+}
+
+export interface TaskEnvironmentDeps {
+  options: CompiledStreamsAppOptions;
+  client: Pick<KafkaClient, 'admin' | 'transactionalProducer' | 'readPartition'>;
+  /** The plain producer and the consumer's offset commit, under at_least_once. */
+  atLeastOnce?: AtLeastOnceClients;
+  seek(taskId: string, topic: string, partition: number, offset: bigint): void;
+  partitionCount(topic: string): number | undefined;
+  fetchPartitionCount(topic: string): Promise<number>;
+  now(): number;
+  log(level: 'info' | 'warn' | 'error', message: string): void;
+  committed?(event: CommitEvent): void;
+  restoring?(event: RestoreEvent): void;
+  /** Shared by every task of one app. @default a new set per environment */
+  processorInstances?: WeakSet<object>;
+}
+
+export function createTaskEnvironment(taskId: string, deps: TaskEnvironmentDeps): TaskEnvironment {
+  const { options, client } = deps;
+  const admin = client.admin;
+  const telemetry = options.telemetry ?? getDefaultTelemetry();
+  return {
+    options,
+    telemetry,
+    processorInstances: deps.processorInstances ?? new WeakSet(),
+    createOutput(where) {
+      if (options.processingGuarantee === 'exactly_once') {
+        const producer = client.transactionalProducer(
+          transactionalId(options.applicationId, taskId),
+          { transactionTimeoutMs: options.transactionTimeoutMs },
+        );
+        return new TransactionalTaskOutput(producer, options.applicationId, where);
+      }
+      if (!deps.atLeastOnce) throw new Error('at_least_once needs the plain producer and consumer');
+      return new AtLeastOnceTaskOutput(deps.atLeastOnce, where);
+    },
+    async startOffsets(partitions) {
+      const result = new Map<string, bigint>();
+      for (const topic of new Set(partitions.map((p) => p.topic))) {
+        const mine = partitions.filter((p) => p.topic === topic);
+        const [committed, beginning, end] = await Promise.all([
+          admin.committedOffsets(options.applicationId, topic),
+          admin.beginningOffsets(topic),
+          mine.some((p) => p.reset === 'latest')
+            ? admin.endOffsets(topic, 'read_committed')
+            : Promise.resolve(undefined),
+        ]);
+        for (const { partition, reset } of mine) {
+          const start = beginning.get(partition) ?? 0n;
+          const c = committed.get(partition);
+          // auto.offset.reset applies when nothing is committed or the commit left the log.
+          const fallback = reset === 'latest' ? (end?.get(partition) ?? start) : start;
+          result.set(
+            topicPartitionKey(topic, partition),
+            c !== undefined && c >= start ? c : fallback,
+          );
+        }
+      }
+      return result;
+    },
+    seek: (topic, partition, offset) => deps.seek(taskId, topic, partition, offset),
+    partitionCount: (topic) => deps.partitionCount(topic),
+    fetchPartitionCount: (topic) => deps.fetchPartitionCount(topic),
+    now: () => deps.now(),
+    log: (level, message) => deps.log(level, message),
+    ...(deps.committed ? { committed: deps.committed } : {}),
+    ...(deps.restoring ? { restoring: deps.restoring } : {}),
+    async changelogOffsets(topic, partition) {
+      const [beginning, end] = await Promise.all([
+        admin.beginningOffsets(topic),
+        admin.endOffsets(topic, 'read_committed'),
+      ]);
+      return { beginning: beginning.get(partition) ?? 0n, end: end.get(partition) ?? 0n };
+    },
+    readChangelog: (topic, partition, from, until) =>
+      client.readPartition(topic, partition, from, until),
+  };
+}

@@ -1,0 +1,306 @@
+/**
+ * The task manager (Kafka Streams' TaskManager): turns the group's
+ * assignment into running tasks, feeds them fetched batches, drives their
+ * timers (wall-clock punctuation, commit interval, repartition purge), and
+ * rebuilds failed ones (docs/architecture.md, "Task manager").
+ *
+ * Every operation on a task runs on the task's own serial queue, with a time
+ * limit. A job that outlives it makes the manager give up on the task:
+ * the task is abandoned (its dirty close queued behind the stuck job), and
+ * its next incarnation fences the producer before it waits for that close —
+ * so no abort ever runs while a send of the same task is in flight, and the
+ * stuck job can no longer commit anything.
+ *
+ * Failures, by class (invariant 4):
+ * - TaskMigratedError: the task waits for the next rebalance (or a session
+ *   timeout) before it is rebuilt, so a zombie does not fence the new owner back;
+ * - TaskCorruptedError: rebuilt after a short backoff;
+ * - anything else: fatal, the app stops.
+ */
+import type { ConsumedBatch, GroupConsumer, TopicPartition } from '../client/index.ts';
+import { StreamsError, TaskCorruptedError, TaskMigratedError } from '../errors.ts';
+import { taskId as taskIdOf } from '../names.ts';
+import type { CompiledStreamsAppOptions } from '../options.ts';
+import type { BuiltTopology, Subtopology } from '../topology.ts';
+import type { TaskSpec } from './assignment.ts';
+import { REPARTITION_PURGE_INTERVAL_MS } from './internal-topics.ts';
+import { StreamTask, jobLimitMs } from './stream-task.ts';
+import type { TaskEnvironment } from './task-environment.ts';
+
+interface RetryEntry {
+  /** Wall-clock time before which the task is not rebuilt. */
+  notBefore: number;
+  /** A fenced task waits for the next rebalance (or this deadline) so a zombie does not fence the new owner back. */
+  awaitRebalance: boolean;
+}
+
+export interface TaskManagerDeps {
+  topology: BuiltTopology;
+  options: CompiledStreamsAppOptions;
+  specs: ReadonlyMap<string, TaskSpec>;
+  consumer: Pick<GroupConsumer, 'pause' | 'resume' | 'seek'>;
+  /** The environment of a task; `seek` points the consumer at a partition for it. */
+  environment(
+    taskId: string,
+    seek: (topic: string, partition: number, offset: bigint) => void,
+  ): TaskEnvironment;
+  /** Purges repartition records below these offsets. */
+  purge?(offsets: { topic: string; partition: number; offset: bigint }[]): Promise<void>;
+  log(level: 'info' | 'warn' | 'error', message: string): void;
+  /** A failure retrying cannot help: stop the app. */
+  fatal(error: StreamsError): void;
+  /** Tasks started or stopped running. */
+  changed(): void;
+  now(): number;
+}
+
+export class TaskManager {
+  private readonly tasks = new Map<string, StreamTask>();
+  /** The last task object per id, running or not: the next incarnation waits for it to close. */
+  private readonly incarnations = new Map<string, StreamTask>();
+  private readonly retries = new Map<string, RetryEntry>();
+  /** Consecutive failed builds per task, for the rebuild backoff; cleared once it runs. */
+  private readonly failures = new Map<string, number>();
+  private assignedIds = new Set<string>();
+  private closing = false;
+  private lastPurge: number;
+
+  constructor(private readonly deps: TaskManagerDeps) {
+    this.lastPurge = deps.now();
+  }
+
+  /** Task ids the group assigned to this worker. */
+  get assigned(): ReadonlySet<string> {
+    return this.assignedIds;
+  }
+
+  /** Task ids this worker runs now, sorted. */
+  get running(): string[] {
+    return [...this.tasks.values()]
+      .filter((t) => t.state === 'RUNNING')
+      .map((t) => t.id)
+      .sort();
+  }
+
+  /** True when every assigned task runs. */
+  get allRunning(): boolean {
+    return [...this.assignedIds].every((id) => this.tasks.get(id)?.state === 'RUNNING');
+  }
+
+  /** Task ids owned now, for the assigner's stickiness. */
+  get owned(): string[] {
+    return [...this.tasks.keys()];
+  }
+
+  task(id: string): StreamTask | undefined {
+    return this.tasks.get(id);
+  }
+
+  /** A rebalance started: commit what is open before the tasks may move. */
+  rebalancing(): void {
+    // A task that moved anyway is fenced by its new owner and aborts, which loses nothing.
+    for (const task of this.tasks.values())
+      void this.runOn(task, 'commit', () => task.commit()).catch((err: unknown) =>
+        this.failed(task, err),
+      );
+  }
+
+  /** The group's new assignment (eager protocol: it replaces the previous one). */
+  assign(assignment: Record<string, number[]>): void {
+    if (this.closing) return;
+    const now = new Set<string>();
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      const subtopology = this.deps.topology.subtopologyByTopic.get(topic);
+      if (!subtopology) continue;
+      for (const p of partitions) now.add(taskIdOf(subtopology.id, p));
+    }
+    this.assignedIds = now;
+    this.deps.log('info', `assigned tasks: ${[...now].sort().join(', ') || 'none'}`);
+    for (const [id, task] of this.tasks) {
+      if (now.has(id)) continue;
+      this.tasks.delete(id);
+      // A failed close has closed the task dirty (or abandoned it, past the time limit).
+      void this.runOn(task, 'close', () => task.close()).catch((err: unknown) =>
+        this.deps.log('warn', `closing revoked task ${id}: ${messageOf(err)}`),
+      );
+    }
+    for (const id of this.retries.keys()) if (!now.has(id)) this.retries.delete(id);
+    for (const id of now) {
+      const retry = this.retries.get(id);
+      if (retry?.awaitRebalance) retry.notBefore = 0; // a rebalance happened: the group's word is current
+      if (!this.tasks.has(id) && !retry) this.create(id);
+      else if (!this.tasks.has(id)) this.deps.consumer.pause(this.partitionsOf(id));
+    }
+    this.deps.changed();
+  }
+
+  /** A fetched batch of one partition: processed by its task, then committed if due. */
+  async process(batch: ConsumedBatch): Promise<void> {
+    if (batch.isStale() || this.closing) return;
+    const subtopology = this.deps.topology.subtopologyByTopic.get(batch.topic);
+    if (!subtopology) return;
+    const task = this.tasks.get(taskIdOf(subtopology.id, batch.partition));
+    if (!task || task.state !== 'RUNNING') return;
+    // kafkajs heartbeats only from its fetch loop, which waits for this
+    // handler: while the task is busy (e.g. a commit waiting out a dead
+    // transaction coordinator), keep the membership alive ourselves.
+    const beat = setInterval(
+      () => void batch.heartbeat().catch(() => undefined),
+      this.deps.options.heartbeatIntervalMs,
+    );
+    try {
+      await this.runOn(task, 'process', () => task.process(batch.records));
+      if (task.commitDue(this.deps.now())) await this.runOn(task, 'commit', () => task.commit());
+    } catch (err) {
+      this.failed(task, err);
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  /** Timers: wall-clock punctuation and due commits of idle tasks, rebuilds, repartition purge. */
+  tick(): void {
+    if (this.closing) return;
+    const now = this.deps.now();
+    for (const task of this.tasks.values()) {
+      if (task.state !== 'RUNNING' || task.queue.size > 0) continue;
+      void this.runOn(task, 'punctuate and commit', async () => {
+        await task.punctuateWallClock(now);
+        if (task.commitDue(this.deps.now())) await task.commit();
+      }).catch((err: unknown) => this.failed(task, err));
+    }
+    for (const [id, retry] of this.retries) {
+      if (now >= retry.notBefore && this.assignedIds.has(id) && !this.tasks.has(id))
+        this.create(id);
+    }
+    if (this.deps.purge && now - this.lastPurge >= REPARTITION_PURGE_INTERVAL_MS) {
+      this.lastPurge = now;
+      this.purge();
+    }
+  }
+
+  /** Closes every task (a final commit each), for shutdown. */
+  async closeAll(): Promise<void> {
+    this.closing = true;
+    const tasks = [...this.tasks.values()];
+    this.tasks.clear();
+    this.deps.consumer.pause(tasks.flatMap((t) => t.partitions));
+    // Commit before leaving the group, so the next owner starts after our last record.
+    await Promise.all(
+      tasks.map((t) =>
+        this.runOn(t, 'close', () => t.close()).catch((err: unknown) =>
+          this.deps.log('warn', `closing task ${t.id}: ${messageOf(err)}`),
+        ),
+      ),
+    );
+  }
+
+  /** The partitions of a task: its sub-topology's source topics at its partition number. */
+  partitionsOf(id: string): TopicPartition[] {
+    const spec = this.deps.specs.get(id);
+    return spec ? spec.topics.map((topic) => ({ topic, partition: spec.partition })) : [];
+  }
+
+  // --- internals ---
+
+  private create(id: string): void {
+    const spec = this.deps.specs.get(id);
+    if (!spec) return;
+    const partitions = this.partitionsOf(id);
+    // Nothing is fetched for the task until it has fenced and sought to its committed offsets.
+    this.deps.consumer.pause(partitions);
+    const subtopology = this.subtopologyOf(spec);
+    let task: StreamTask | undefined;
+    const env = this.deps.environment(id, (topic, partition, offset) => {
+      if (task === undefined || this.tasks.get(id) !== task) return;
+      this.deps.consumer.seek(topic, partition, offset);
+      this.deps.consumer.resume([{ topic, partition }]);
+    });
+    task = new StreamTask(id, spec.partition, subtopology, env, this.incarnations.get(id));
+    const created = task;
+    this.incarnations.set(id, created);
+    this.tasks.set(id, created);
+    this.retries.delete(id);
+    void this.runOn(created, 'init', () => created.init()).then(
+      () => {
+        this.failures.delete(id);
+        this.deps.changed();
+      },
+      (err: unknown) => this.failed(created, err),
+    );
+  }
+
+  /**
+   * Runs a job on the task's queue, but never waits on it for ever: a job stuck past the
+   * limit (e.g. on a dead broker) abandons the task — it is rebuilt with a new producer,
+   * which fences whatever the stuck one might still do — so the caller moves on.
+   */
+  private runOn<T>(task: StreamTask, what: string, job: () => Promise<T>): Promise<T> {
+    const limitMs = jobLimitMs(this.deps.options.transactionTimeoutMs);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new TaskCorruptedError(
+          `Task ${task.id}: ${what} did not finish within ${limitMs} ms`,
+          { taskId: task.id },
+        );
+        task.abandon(error);
+        reject(error);
+      }, limitMs);
+    });
+    return Promise.race([task.queue.run(job), timeout]).finally(() => clearTimeout(timer));
+  }
+
+  /** A job of the task failed (the task closed itself dirty, or was abandoned): rebuild or stop. */
+  private failed(task: StreamTask, err: unknown): void {
+    if (this.tasks.get(task.id) === task) this.tasks.delete(task.id);
+    if (this.closing || !this.deps.specs.has(task.id)) return;
+    const error = asError(err, task.id);
+    if (error instanceof TaskMigratedError) {
+      this.deps.log('warn', error.message);
+      this.deps.consumer.pause(this.partitionsOf(task.id));
+      this.retries.set(task.id, {
+        notBefore: this.deps.now() + this.deps.options.sessionTimeoutMs,
+        awaitRebalance: true,
+      });
+    } else if (error instanceof TaskCorruptedError) {
+      const failures = (this.failures.get(task.id) ?? 0) + 1;
+      this.failures.set(task.id, failures);
+      this.deps.log('warn', `${error.message}; rebuilding the task`);
+      this.deps.consumer.pause(this.partitionsOf(task.id));
+      this.retries.set(task.id, {
+        notBefore: this.deps.now() + Math.min(5000, 50 * 2 ** failures),
+        awaitRebalance: false,
+      });
+    } else {
+      this.deps.fatal(error);
+    }
+    this.deps.changed();
+  }
+
+  private purge(): void {
+    const purge = this.deps.purge;
+    if (!purge) return;
+    const offsets = [...this.tasks.values()].flatMap((task) =>
+      task.state === 'RUNNING' ? task.committedRepartitionOffsets() : [],
+    );
+    if (offsets.length === 0) return;
+    purge(offsets).catch((err: unknown) =>
+      this.deps.log('warn', `purging repartition topics: ${messageOf(err)}`),
+    );
+  }
+
+  private subtopologyOf(spec: TaskSpec): Subtopology {
+    return this.deps.topology.subtopologyByTopic.get(spec.topics[0]!)!;
+  }
+}
+
+function asError(err: unknown, taskId: string): StreamsError {
+  return err instanceof StreamsError
+    ? err
+    : new TaskCorruptedError(messageOf(err), { taskId, cause: err });
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
