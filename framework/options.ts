@@ -74,8 +74,13 @@ export interface StreamsAppOptions {
   rebalanceTimeoutMs?: number;
   /** Most records a task processes before it commits, even within the commit interval. @default 1000 */
   maxBatchRecords?: number;
-  /** Replication factor of internal topics (changelogs); -1 takes the broker default. @default -1 */
+  /** Replication factor of internal topics (changelogs, repartition topics); -1 takes the broker default. @default -1 */
   replicationFactor?: number;
+  /**
+   * How often each task deletes the records of its repartition inputs below its committed
+   * offsets (Kafka Streams' repartition.purge.interval.ms). @default 30000
+   */
+  repartitionPurgeIntervalMs?: number;
   /** @default 'fail' */
   deserializationErrorHandler?: DeserializationErrorHandler;
   /** @default 'fail' */
@@ -108,6 +113,7 @@ export interface CompiledStreamsAppOptions {
   readonly rebalanceTimeoutMs: number;
   readonly maxBatchRecords: number;
   readonly replicationFactor: number;
+  readonly repartitionPurgeIntervalMs: number;
   readonly deserializationErrorHandler: DeserializationErrorHandler;
   readonly invalidTimestampHandler: InvalidTimestampHandler;
   readonly clientId: string;
@@ -130,6 +136,7 @@ const OPTION_NAMES: readonly (keyof StreamsAppOptions)[] = [
   'rebalanceTimeoutMs',
   'maxBatchRecords',
   'replicationFactor',
+  'repartitionPurgeIntervalMs',
   'deserializationErrorHandler',
   'invalidTimestampHandler',
   'clientId',
@@ -227,6 +234,7 @@ export function compileStreamsAppOptions(options: StreamsAppOptions): CompiledSt
     rebalanceTimeoutMs: integer(options, 'rebalanceTimeoutMs', 30_000, 1),
     maxBatchRecords: integer(options, 'maxBatchRecords', 1_000, 1),
     replicationFactor: integer(options, 'replicationFactor', -1, -1),
+    repartitionPurgeIntervalMs: integer(options, 'repartitionPurgeIntervalMs', 30_000, 1),
     deserializationErrorHandler: compileDeserializationErrorHandler(
       options.deserializationErrorHandler,
     ),

@@ -109,7 +109,7 @@ export interface StateStoreContext {
 
 /**
  * A store owned by one task. The optional members below are the transaction and restore
- * contract the task runtime drives (DESIGN.md "State stores and recovery without wiping");
+ * contract the task runtime drives (docs/architecture.md, "State and recovery without wiping");
  * stores/ implements them for every built-in store. The runtime calls them in this order:
  *
  *   init → checkpoint → [wipe] → restoreBatch* → (beginTransaction → writes →

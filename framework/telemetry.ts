@@ -1,6 +1,6 @@
 /**
- * The telemetry interface the runtime emits through (DESIGN.md
- * "Observability"). The core never imports an OpenTelemetry SDK: it calls
+ * The telemetry interface the runtime emits through (docs/observability.md).
+ * The core never imports an OpenTelemetry SDK: it calls
  * these methods, and an adapter (framework/telemetry/otel.ts, on
  * `@opentelemetry/api` only) turns them into spans and metrics.
  *

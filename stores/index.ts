@@ -1,7 +1,7 @@
 /**
  * streamtx state stores: key-value and window stores in SQLite (persistent, the default) or
  * memory, changelogged to Kafka inside the task's transaction and restored from the changelog
- * without wiping (DESIGN.md "State stores and recovery without wiping").
+ * without wiping (docs/architecture.md, "State and recovery without wiping").
  *
  * @example A per-key running count
  * ```ts

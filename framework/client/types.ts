@@ -189,7 +189,7 @@ export interface ProducerObserver {
 }
 
 /**
- * One transactional producer per task (DESIGN.md invariant 1). Every method
+ * One transactional producer per task (docs/architecture.md, invariant 1). Every method
  * that talks to Kafka must be awaited; every failure is a `ClientError`
  * whose `kind` says what to do (see errors.ts).
  */

@@ -28,9 +28,6 @@ const REPARTITION_CONFIG: Readonly<Record<string, string>> = {
   'message.timestamp.type': 'CreateTime',
 };
 
-/** How often each task's repartition inputs are purged below their committed offsets. */
-export const REPARTITION_PURGE_INTERVAL_MS = 30_000;
-
 /**
  * Partition counts of the repartition topics, given the counts of the user topics the
  * topology reads. Throws when a count cannot be resolved (a cycle, or a writer without

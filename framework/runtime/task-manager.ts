@@ -23,7 +23,6 @@ import { taskId as taskIdOf } from '../names.ts';
 import type { CompiledStreamsAppOptions } from '../options.ts';
 import type { BuiltTopology, Subtopology } from '../topology.ts';
 import type { TaskSpec } from './assignment.ts';
-import { REPARTITION_PURGE_INTERVAL_MS } from './internal-topics.ts';
 import { StreamTask, jobLimitMs } from './stream-task.ts';
 import type { TaskEnvironment } from './task-environment.ts';
 
@@ -173,7 +172,7 @@ export class TaskManager {
       if (now >= retry.notBefore && this.assignedIds.has(id) && !this.tasks.has(id))
         this.create(id);
     }
-    if (this.deps.purge && now - this.lastPurge >= REPARTITION_PURGE_INTERVAL_MS) {
+    if (this.deps.purge && now - this.lastPurge >= this.deps.options.repartitionPurgeIntervalMs) {
       this.lastPurge = now;
       this.purge();
     }

@@ -34,6 +34,7 @@ t.test('defaults follow Kafka Streams under exactly_once', async (t) => {
     rebalanceTimeoutMs: 30_000,
     maxBatchRecords: 1_000,
     replicationFactor: -1,
+    repartitionPurgeIntervalMs: 30_000,
     deserializationErrorHandler: 'fail',
     invalidTimestampHandler: 'fail',
     clientId: 'word-count',

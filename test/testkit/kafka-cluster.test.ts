@@ -282,17 +282,30 @@ async function readCommitted(kafka: KafkaClient, topic: string): Promise<string[
   await marker.commit();
   await marker.close();
 
+  // EndTxn returns before the markers are written, so a partition's last stable offset may
+  // not include the end marker yet: read on until it does.
   const values: string[] = [];
   for (let p = 0; p < partitions; p++) {
-    let ended = false;
-    for await (const batch of kafka.readPartition(topic, p, 0n, 'end', { timeoutMs: 60_000 })) {
-      for (const r of batch) {
-        const value = r.value?.toString() ?? '';
-        if (value === END) ended = true;
-        else values.push(value);
-      }
-    }
-    if (!ended) throw new Error(`no end marker on ${topic}-${p}`);
+    let position = 0n;
+    await waitFor(
+      async () => {
+        const end = (await kafka.admin.endOffsets(topic, 'read_committed')).get(p) ?? 0n;
+        if (end <= position) return false;
+        let ended = false;
+        for await (const batch of kafka.readPartition(topic, p, position, end, {
+          timeoutMs: 60_000,
+        })) {
+          for (const r of batch) {
+            const value = r.value?.toString() ?? '';
+            if (value === END) ended = true;
+            else values.push(value);
+          }
+        }
+        position = end;
+        return ended;
+      },
+      { timeoutMs: 60_000, what: `the end marker on ${topic}-${p}` },
+    );
   }
   return values;
 }

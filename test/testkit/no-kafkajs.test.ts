@@ -34,6 +34,6 @@ t.test('the guard does catch a module that loads kafkajs', async (t) => {
         env: childEnv(),
       },
     ),
-    { stderr: /kafkajs was loaded/ },
+    { message: /kafkajs was loaded/ },
   );
 });

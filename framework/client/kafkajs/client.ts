@@ -21,7 +21,7 @@ import type {
   PlainProducerOptions,
 } from '../types.ts';
 import { KafkajsGroupConsumer } from './consumer.ts';
-import { atBoundary, classifyKafkajs, toClientError } from './errors.ts';
+import { atBoundary, classifyKafkajs, retryingReads, toClientError } from './errors.ts';
 import { Batch, ISOLATION, createInternalCluster, installKafkajsPatches } from './internals.ts';
 import type { InternalCluster } from './internals.ts';
 import { createLogCreator, defaultLogger, kafkajsLogLevel } from './logging.ts';
@@ -134,7 +134,7 @@ class KafkajsAdmin implements KafkaAdmin {
   }
 
   topicMetadata(topics: string[]): Promise<Map<string, PartitionMetadata[]>> {
-    return atBoundary('admin', 'topicMetadata', async () => {
+    return retryingReads('topicMetadata', async () => {
       const admin = await this.#connected();
       const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
       return new Map(
@@ -222,7 +222,7 @@ class KafkajsAdmin implements KafkaAdmin {
   }
 
   committedOffsets(groupId: string, topic: string): Promise<Map<number, bigint>> {
-    return atBoundary('admin', 'committedOffsets', async () => {
+    return retryingReads('committedOffsets', async () => {
       const admin = await this.#connected();
       const [result] = await admin.fetchOffsets({ groupId, topics: [topic] });
       const offsets = new Map<number, bigint>();
@@ -237,11 +237,11 @@ class KafkajsAdmin implements KafkaAdmin {
     topic: string,
     isolation: IsolationLevel = 'read_committed',
   ): Promise<Map<number, bigint>> {
-    return atBoundary('admin', 'endOffsets', () => this.#listOffsets(topic, LATEST, isolation));
+    return retryingReads('endOffsets', () => this.#listOffsets(topic, LATEST, isolation));
   }
 
   beginningOffsets(topic: string): Promise<Map<number, bigint>> {
-    return atBoundary('admin', 'beginningOffsets', () =>
+    return retryingReads('beginningOffsets', () =>
       this.#listOffsets(topic, EARLIEST, 'read_uncommitted'),
     );
   }

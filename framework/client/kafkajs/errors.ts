@@ -221,3 +221,27 @@ export async function atBoundary<T>(
     throw toClientError(err, operation, what);
   }
 }
+
+/**
+ * Runs a read-only admin call, retrying what classifies as retriable (a
+ * coordinator or leader that moved, a broker restarting) for up to
+ * `deadlineMs`: kafkajs's admin does not retry e.g. NOT_COORDINATOR on
+ * OffsetFetch, and a request that only reads is safe to repeat.
+ */
+export async function retryingReads<T>(
+  what: string,
+  call: () => Promise<T>,
+  deadlineMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      const c = classifyKafkajs(err, 'admin');
+      const wait = Math.min(1_000, 100 * 2 ** attempt);
+      if (c.kind !== 'retriable' || Date.now() + wait > deadline) throw toClientError(err, 'admin', what);
+      await new Promise((resolve) => setTimeout(resolve, wait)); // backoff before a retry
+    }
+  }
+}

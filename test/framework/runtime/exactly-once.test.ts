@@ -101,6 +101,7 @@ t.test('exactly-once runtime on a 3-broker cluster', async (t) => {
         what: 'both workers to own tasks',
       });
       const load = backgroundLoad(cluster.bootstrapServers, s.input);
+      t.teardown(() => load.stop().then(() => undefined));
       await waitForCommittedAtLeast(kafka, s.appId, s.input, 300);
       a.signalWith('SIGSTOP');
       await waitFor(() => b.tasks.length === PARTITIONS, {
@@ -129,6 +130,7 @@ t.test('exactly-once runtime on a 3-broker cluster', async (t) => {
     const first = s.worker('w0');
     await first.waitForState('RUNNING');
     const load = backgroundLoad(cluster.bootstrapServers, s.input);
+    t.teardown(() => load.stop().then(() => undefined));
     const live: Worker[] = [first];
     for (let i = 1; i <= 4; i++) {
       const joined = s.worker(`w${i}`);
@@ -156,6 +158,7 @@ t.test('exactly-once runtime on a 3-broker cluster', async (t) => {
       const b = s.worker('b');
       await Promise.all([a.waitForState('RUNNING'), b.waitForState('RUNNING')]);
       const load = backgroundLoad(cluster.bootstrapServers, s.input);
+      t.teardown(() => load.stop().then(() => undefined));
       await waitForCommittedAtLeast(kafka, s.appId, s.input, 300);
 
       const leader = await cluster.leaderOf(s.input, 0);

@@ -39,6 +39,7 @@ t.test('logged stores on a real cluster', async (t) => {
       const workers = ['a', 'b', 'c'].map((n) => s.worker(n));
       await Promise.all(workers.map((w) => w.waitForState('RUNNING')));
       const load = backgroundLoad(cluster.bootstrapServers, s.input, 300, 12);
+      t.teardown(() => load.stop().then(() => undefined));
       let victim = workers[0]!;
       for (let round = 0; round < 3; round++) {
         await waitForConsumedAtLeast(s, 300 * (round + 1));
