@@ -1,7 +1,8 @@
 /**
- * streamtx state stores: key-value and window stores in SQLite (persistent, the default) or
- * memory, changelogged to Kafka inside the task's transaction and restored from the changelog
- * without wiping (docs/architecture.md, "State and recovery without wiping").
+ * streamtx state stores: key-value, timestamped key-value, window, timestamped window and
+ * session stores in SQLite (persistent, the default) or memory, changelogged to Kafka inside
+ * the task's transaction and restored from the changelog without wiping
+ * (docs/architecture.md, "State and recovery without wiping").
  *
  * @example A per-key running count
  * ```ts
@@ -39,6 +40,14 @@
  *   retentionMs: 3_600_000,
  *   persistent: false,
  * });
+ *
+ * // Sessions of activity per user, kept for a day of stream time:
+ * Stores.session('visits', {
+ *   keySerde: Serdes.string(),
+ *   valueSerde: Serdes.int32(),
+ *   retentionMs: 86_400_000,
+ * });
+ * // in a processor: sessions.findSessions(user, time - gapMs, time + gapMs) to merge with
  * ```
  *
  * @module
@@ -48,11 +57,32 @@ export {
   Stores,
   type KeyValueStoreBuilder,
   type KeyValueStoreOptions,
+  type SessionStoreBuilder,
+  type SessionStoreOptions,
+  type TimestampedKeyValueStoreBuilder,
+  type TimestampedWindowStoreBuilder,
   type WindowStoreBuilder,
   type WindowStoreOptions,
 } from './stores.ts';
 export type { KeyValue, KeyValueStore } from './key-value-store.ts';
+export {
+  isTimestampedKeyValueStore,
+  type TimestampedKeyValueStore,
+  type ValueAndTimestamp,
+} from './timestamped-key-value-store.ts';
 export type { WindowEntry, WindowStore } from './window-store.ts';
+export {
+  isTimestampedWindowStore,
+  type TimestampedWindowStore,
+} from './timestamped-window-store.ts';
+export {
+  isSessionStore,
+  type Session,
+  type SessionEntry,
+  type SessionStore,
+} from './session-store.ts';
 export type { TransactionalStateStore } from './transactional-store.ts';
 export { encodeWindowKey, decodeWindowKey } from './internals/window-key-schema.ts';
+export { encodeSessionKey, decodeSessionKey } from './internals/session-key-schema.ts';
+export { encodeTimestampedValue, decodeTimestampedValue } from './internals/value-and-timestamp.ts';
 export { storeFilePath, SCHEMA_VERSION } from './internals/sqlite-bytes-store.ts';

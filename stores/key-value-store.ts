@@ -6,6 +6,7 @@
  * KeyValueIterator, and stay valid while the store changes; scan a bounded range or prefix
  * when the store is large.
  */
+import { changelogTopic } from '../framework/names.ts';
 import { SerializationError } from '../framework/errors.ts';
 import type { StateStoreContext } from '../framework/processor.ts';
 import type { Serde } from '../framework/serdes.ts';
@@ -65,7 +66,7 @@ export class SerdeKeyValueStore<K, V> implements KeyValueStore<K, V> {
 
   init(context: StateStoreContext): void {
     // Serdes see the changelog topic, as Kafka Streams passes it to store serdes.
-    this.#topic = `${context.applicationId}-${this.name}-changelog`;
+    this.#topic = changelogTopic(context.applicationId, this.name);
     this.inner.init(context);
   }
 

@@ -3,20 +3,41 @@
  * store instance, layered as in Kafka Streams:
  *
  *   Serde*Store (serdes) → ChangeLogging*BytesStore (when logged) → SQLite or memory store
+ *
+ * The timestamped stores are the key-value and window stacks with a value serde that prefixes
+ * the 8-byte timestamp (Kafka Streams' ValueAndTimestampSerde), not copies of them.
  */
 import { TopologyError } from '../framework/errors.ts';
 import type { StoreBuilder } from '../framework/processor.ts';
 import type { Serde } from '../framework/serdes.ts';
-import type { KeyValueBytesStore, WindowBytesStore } from './internals/bytes-store.ts';
+import type {
+  KeyValueBytesStore,
+  SessionBytesStore,
+  WindowBytesStore,
+} from './internals/bytes-store.ts';
 import {
   ChangeLoggingKeyValueBytesStore,
+  ChangeLoggingSessionBytesStore,
+  ChangeLoggingTimestampedKeyValueBytesStore,
   ChangeLoggingWindowBytesStore,
 } from './internals/change-logging.ts';
 import { MemoryKeyValueBytesStore } from './internals/memory-key-value-bytes-store.ts';
+import { MemorySessionBytesStore } from './internals/memory-session-bytes-store.ts';
 import { MemoryWindowBytesStore } from './internals/memory-window-bytes-store.ts';
 import { SqliteKeyValueBytesStore } from './internals/sqlite-key-value-bytes-store.ts';
+import { SqliteSessionBytesStore } from './internals/sqlite-session-bytes-store.ts';
 import { SqliteWindowBytesStore } from './internals/sqlite-window-bytes-store.ts';
+import { valueAndTimestampSerde } from './internals/value-and-timestamp.ts';
 import { SerdeKeyValueStore, type KeyValueStore } from './key-value-store.ts';
+import { SerdeSessionStore, type SessionStore } from './session-store.ts';
+import {
+  SerdeTimestampedKeyValueStore,
+  type TimestampedKeyValueStore,
+} from './timestamped-key-value-store.ts';
+import {
+  SerdeTimestampedWindowStore,
+  type TimestampedWindowStore,
+} from './timestamped-window-store.ts';
 import { SerdeWindowStore, type WindowStore } from './window-store.ts';
 
 export interface KeyValueStoreOptions<K, V> {
@@ -46,13 +67,41 @@ export interface WindowStoreOptions<K, V> extends KeyValueStoreOptions<K, V> {
   retentionMs: number;
 }
 
+export interface SessionStoreOptions<K, V> extends KeyValueStoreOptions<K, V> {
+  /**
+   * How long sessions are kept, in ms of observed stream time (an integer ≥ 1): a session
+   * with end <= observed stream time − retention is expired. A session-window aggregation
+   * needs at least its inactivity gap + grace period.
+   */
+  retentionMs: number;
+}
+
 export interface KeyValueStoreBuilder<K, V> extends StoreBuilder<KeyValueStore<K, V>> {
+  readonly persistent: boolean;
+}
+
+export interface TimestampedKeyValueStoreBuilder<K, V> extends StoreBuilder<
+  TimestampedKeyValueStore<K, V>
+> {
   readonly persistent: boolean;
 }
 
 export interface WindowStoreBuilder<K, V> extends StoreBuilder<WindowStore<K, V>> {
   readonly persistent: boolean;
   readonly windowSizeMs: number;
+  readonly retentionMs: number;
+}
+
+export interface TimestampedWindowStoreBuilder<K, V> extends StoreBuilder<
+  TimestampedWindowStore<K, V>
+> {
+  readonly persistent: boolean;
+  readonly windowSizeMs: number;
+  readonly retentionMs: number;
+}
+
+export interface SessionStoreBuilder<K, V> extends StoreBuilder<SessionStore<K, V>> {
+  readonly persistent: boolean;
   readonly retentionMs: number;
 }
 
@@ -104,10 +153,40 @@ function keyValue<K, V>(
   };
 }
 
-function window<K, V>(name: string, options: WindowStoreOptions<K, V>): WindowStoreBuilder<K, V> {
+/**
+ * A key-value store whose values carry a timestamp (Kafka Streams' timestampedKeyValueStore):
+ * stored and changelogged as the 8-byte big-endian timestamp followed by the serialized value.
+ */
+function timestampedKeyValue<K, V>(
+  name: string,
+  options: KeyValueStoreOptions<K, V>,
+): TimestampedKeyValueStoreBuilder<K, V> {
   checkName(name);
   checkSerdes(name, options);
-  const { windowSizeMs, retentionMs } = options;
+  const persistent = options.persistent ?? true;
+  const loggingEnabled = options.logging ?? true;
+  return {
+    name,
+    persistent,
+    loggingEnabled,
+    changelogConfig: Object.freeze({ 'cleanup.policy': 'compact' }),
+    build() {
+      let inner: KeyValueBytesStore = persistent
+        ? new SqliteKeyValueBytesStore(name, loggingEnabled, 'timestamped-key-value')
+        : new MemoryKeyValueBytesStore(name);
+      if (loggingEnabled) inner = new ChangeLoggingTimestampedKeyValueBytesStore(inner, name);
+      return new SerdeTimestampedKeyValueStore(
+        name,
+        inner,
+        options.keySerde,
+        valueAndTimestampSerde(name, options.valueSerde),
+        loggingEnabled,
+      );
+    },
+  };
+}
+
+function checkWindowOptions(name: string, windowSizeMs: number, retentionMs: number): void {
   if (!Number.isSafeInteger(windowSizeMs) || windowSizeMs < 1) {
     throw new TopologyError(
       `State store "${name}": windowSizeMs must be an integer ≥ 1, got ${String(windowSizeMs)}`,
@@ -118,6 +197,29 @@ function window<K, V>(name: string, options: WindowStoreOptions<K, V>): WindowSt
       `State store "${name}": retentionMs must be an integer ≥ windowSizeMs (${windowSizeMs}), got ${String(retentionMs)}`,
     );
   }
+}
+
+/** Builds the window byte-store stack; `kind` names a timestamped store's SQLite schema. */
+function windowBytesStore(
+  name: string,
+  persistent: boolean,
+  loggingEnabled: boolean,
+  windowSizeMs: number,
+  retentionMs: number,
+  kind: string,
+): WindowBytesStore {
+  let inner: WindowBytesStore = persistent
+    ? new SqliteWindowBytesStore(name, loggingEnabled, windowSizeMs, retentionMs, kind)
+    : new MemoryWindowBytesStore(name, windowSizeMs, retentionMs);
+  if (loggingEnabled) inner = new ChangeLoggingWindowBytesStore(inner, name);
+  return inner;
+}
+
+function window<K, V>(name: string, options: WindowStoreOptions<K, V>): WindowStoreBuilder<K, V> {
+  checkName(name);
+  checkSerdes(name, options);
+  const { windowSizeMs, retentionMs } = options;
+  checkWindowOptions(name, windowSizeMs, retentionMs);
   const persistent = options.persistent ?? true;
   const loggingEnabled = options.logging ?? true;
   return {
@@ -128,11 +230,94 @@ function window<K, V>(name: string, options: WindowStoreOptions<K, V>): WindowSt
     retentionMs,
     changelogConfig: windowedChangelogConfig(retentionMs),
     build() {
-      let inner: WindowBytesStore = persistent
-        ? new SqliteWindowBytesStore(name, loggingEnabled, windowSizeMs, retentionMs)
-        : new MemoryWindowBytesStore(name, windowSizeMs, retentionMs);
-      if (loggingEnabled) inner = new ChangeLoggingWindowBytesStore(inner, name);
+      const inner = windowBytesStore(
+        name,
+        persistent,
+        loggingEnabled,
+        windowSizeMs,
+        retentionMs,
+        'window',
+      );
       return new SerdeWindowStore(
+        name,
+        inner,
+        options.keySerde,
+        options.valueSerde,
+        loggingEnabled,
+      );
+    },
+  };
+}
+
+/**
+ * A window store whose values carry a timestamp (Kafka Streams' timestampedWindowStore), as
+ * windowed aggregations keep their results: the window store's keys, values stored and
+ * changelogged as the 8-byte big-endian timestamp followed by the serialized value.
+ */
+function timestampedWindow<K, V>(
+  name: string,
+  options: WindowStoreOptions<K, V>,
+): TimestampedWindowStoreBuilder<K, V> {
+  checkName(name);
+  checkSerdes(name, options);
+  const { windowSizeMs, retentionMs } = options;
+  checkWindowOptions(name, windowSizeMs, retentionMs);
+  const persistent = options.persistent ?? true;
+  const loggingEnabled = options.logging ?? true;
+  return {
+    name,
+    persistent,
+    loggingEnabled,
+    windowSizeMs,
+    retentionMs,
+    changelogConfig: windowedChangelogConfig(retentionMs),
+    build() {
+      const inner = windowBytesStore(
+        name,
+        persistent,
+        loggingEnabled,
+        windowSizeMs,
+        retentionMs,
+        'timestamped-window',
+      );
+      return new SerdeTimestampedWindowStore(
+        name,
+        inner,
+        options.keySerde,
+        valueAndTimestampSerde(name, options.valueSerde),
+        loggingEnabled,
+      );
+    },
+  };
+}
+
+/** A session store (Kafka Streams' SessionStore): (key, start, end) → aggregate. */
+function session<K, V>(
+  name: string,
+  options: SessionStoreOptions<K, V>,
+): SessionStoreBuilder<K, V> {
+  checkName(name);
+  checkSerdes(name, options);
+  const { retentionMs } = options;
+  if (!Number.isSafeInteger(retentionMs) || retentionMs < 1) {
+    throw new TopologyError(
+      `State store "${name}": retentionMs must be an integer ≥ 1, got ${String(retentionMs)}`,
+    );
+  }
+  const persistent = options.persistent ?? true;
+  const loggingEnabled = options.logging ?? true;
+  return {
+    name,
+    persistent,
+    loggingEnabled,
+    retentionMs,
+    changelogConfig: windowedChangelogConfig(retentionMs),
+    build() {
+      let inner: SessionBytesStore = persistent
+        ? new SqliteSessionBytesStore(name, loggingEnabled, retentionMs)
+        : new MemorySessionBytesStore(name, retentionMs);
+      if (loggingEnabled) inner = new ChangeLoggingSessionBytesStore(inner, name);
+      return new SerdeSessionStore(
         name,
         inner,
         options.keySerde,
@@ -146,7 +331,10 @@ function window<K, V>(name: string, options: WindowStoreOptions<K, V>): WindowSt
 /** Kafka Streams' windowstore.changelog.additional.retention.ms default: one day. */
 const CHANGELOG_ADDITIONAL_RETENTION_MS = 86_400_000;
 
-/** A windowed store's changelog: compacted, and deleted by time past the store's retention. */
+/**
+ * A windowed (window or session) store's changelog: compacted, and deleted by time past the
+ * store's retention.
+ */
 export function windowedChangelogConfig(retentionMs: number): Readonly<Record<string, string>> {
   return Object.freeze({
     'cleanup.policy': 'compact,delete',
@@ -154,4 +342,10 @@ export function windowedChangelogConfig(retentionMs: number): Readonly<Record<st
   });
 }
 
-export const Stores = { keyValue, window } as const;
+export const Stores = {
+  keyValue,
+  timestampedKeyValue,
+  window,
+  timestampedWindow,
+  session,
+} as const;

@@ -11,6 +11,7 @@
  * Changelog key: the serialized key followed by the window start as an 8-byte big-endian
  * signed integer (see `encodeWindowKey`); timestamp: the window start.
  */
+import { changelogTopic } from '../framework/names.ts';
 import { SerializationError } from '../framework/errors.ts';
 import type { StateStoreContext } from '../framework/processor.ts';
 import type { Serde } from '../framework/serdes.ts';
@@ -75,7 +76,7 @@ export class SerdeWindowStore<K, V> implements WindowStore<K, V> {
   }
 
   init(context: StateStoreContext): void {
-    this.#topic = `${context.applicationId}-${this.name}-changelog`;
+    this.#topic = changelogTopic(context.applicationId, this.name);
     this.inner.init(context);
   }
 

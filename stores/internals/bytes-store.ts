@@ -63,6 +63,43 @@ export interface WindowBytesStore extends BytesStoreLifecycle {
   count(): number;
 }
 
+/** A stored session: key, start and end (ms, inclusive both), value. */
+export type SessionBytesEntry = [key: Buffer, start: number, end: number, value: Buffer];
+
+export interface SessionBytesStore extends BytesStoreLifecycle {
+  readonly retentionMs: number;
+  /** Highest session end put, removed or restored so far; -Infinity before the first. */
+  readonly observedStreamTime: number;
+  /**
+   * Writes (value) or removes (null) one session. Returns whether the store changed: false for
+   * an expired session (ignored, as Kafka Streams does) or a removal of an absent one.
+   */
+  put(key: Buffer, start: number, end: number, value: Buffer | null): boolean;
+  fetchSession(key: Buffer, start: number, end: number): Buffer | undefined;
+  /**
+   * Live sessions of the keys in [keyFrom, keyTo] (inclusive, undefined = open) with
+   * end >= earliestEnd and start <= latestStart, by key bytes, then start, then end.
+   */
+  findSessions(
+    keyFrom: Buffer | undefined,
+    keyTo: Buffer | undefined,
+    earliestEnd: number,
+    latestStart: number,
+  ): SessionBytesEntry[];
+  /** Live sessions with earliestEnd <= end <= latestEnd, by end, then key bytes, then start. */
+  findSessionsByEnd(earliestEnd: number, latestEnd: number): SessionBytesEntry[];
+  count(): number;
+}
+
+/** Validates a session's times: safe integers with start <= end. */
+export function checkSession(start: number, end: number): void {
+  checkTime('session start', start);
+  checkTime('session end', end);
+  if (end < start) {
+    throw new RangeError(`A session cannot end (${end}) before it starts (${start})`);
+  }
+}
+
 /** Exclusive upper bound of a prefix scan: the prefix with its last non-0xff byte incremented. */
 export function prefixUpperBound(prefix: Buffer): Buffer | undefined {
   for (let i = prefix.length - 1; i >= 0; i--) {

@@ -10,9 +10,13 @@ import type {
   BytesStoreLifecycle,
   ChangelogRecord,
   KeyValueBytesStore,
+  SessionBytesEntry,
+  SessionBytesStore,
   WindowBytesEntry,
   WindowBytesStore,
 } from './bytes-store.ts';
+import { encodeSessionKey } from './session-key-schema.ts';
+import { timestampOf } from './value-and-timestamp.ts';
 import { encodeWindowKey } from './window-key-schema.ts';
 
 type LogChange = NonNullable<StateStoreContext['logChange']>;
@@ -64,16 +68,23 @@ export class ChangeLoggingKeyValueBytesStore
   extends WrappedBytesStore<KeyValueBytesStore>
   implements KeyValueBytesStore
 {
+  /** The changelog timestamp of a write: wall-clock time (the runtime may stamp its own). */
+  protected timestampOf(value: Buffer): number {
+    void value;
+    return Date.now();
+  }
   get(key: Buffer): Buffer | undefined {
     return this.inner.get(key);
   }
   put(key: Buffer, value: Buffer): void {
     this.inner.put(key, value);
-    this.logChange?.(this.storeName, key, value, Date.now());
+    this.logChange?.(this.storeName, key, value, this.timestampOf(value));
   }
   putIfAbsent(key: Buffer, value: Buffer): Buffer | undefined {
     const existing = this.inner.putIfAbsent(key, value);
-    if (existing === undefined) this.logChange?.(this.storeName, key, value, Date.now());
+    if (existing === undefined) {
+      this.logChange?.(this.storeName, key, value, this.timestampOf(value));
+    }
     return existing;
   }
   delete(key: Buffer): Buffer | undefined {
@@ -89,6 +100,16 @@ export class ChangeLoggingKeyValueBytesStore
   }
   count(): number {
     return this.inner.count();
+  }
+}
+
+/**
+ * A timestamped key-value store's changes carry the value's own timestamp (the leading 8
+ * bytes), as Kafka Streams' ChangeLoggingTimestampedKeyValueBytesStore logs it.
+ */
+export class ChangeLoggingTimestampedKeyValueBytesStore extends ChangeLoggingKeyValueBytesStore {
+  protected override timestampOf(value: Buffer): number {
+    return timestampOf(value);
   }
 }
 
@@ -121,6 +142,41 @@ export class ChangeLoggingWindowBytesStore
   }
   fetchAll(timeFrom: number, timeTo: number): WindowBytesEntry[] {
     return this.inner.fetchAll(timeFrom, timeTo);
+  }
+  count(): number {
+    return this.inner.count();
+  }
+}
+
+/** Changelog key = `encodeSessionKey(key, start, end)`; timestamp = the session end. */
+export class ChangeLoggingSessionBytesStore
+  extends WrappedBytesStore<SessionBytesStore>
+  implements SessionBytesStore
+{
+  get retentionMs(): number {
+    return this.inner.retentionMs;
+  }
+  get observedStreamTime(): number {
+    return this.inner.observedStreamTime;
+  }
+  put(key: Buffer, start: number, end: number, value: Buffer | null): boolean {
+    const changed = this.inner.put(key, start, end, value);
+    if (changed) this.logChange?.(this.storeName, encodeSessionKey(key, start, end), value, end);
+    return changed;
+  }
+  fetchSession(key: Buffer, start: number, end: number): Buffer | undefined {
+    return this.inner.fetchSession(key, start, end);
+  }
+  findSessions(
+    keyFrom: Buffer | undefined,
+    keyTo: Buffer | undefined,
+    earliestEnd: number,
+    latestStart: number,
+  ): SessionBytesEntry[] {
+    return this.inner.findSessions(keyFrom, keyTo, earliestEnd, latestStart);
+  }
+  findSessionsByEnd(earliestEnd: number, latestEnd: number): SessionBytesEntry[] {
+    return this.inner.findSessionsByEnd(earliestEnd, latestEnd);
   }
   count(): number {
     return this.inner.count();

@@ -26,8 +26,12 @@ export class SqliteKeyValueBytesStore extends SqliteBytesStore implements KeyVal
   protected readonly tables = ['kv'] as const;
   #s: Statements | undefined;
 
-  constructor(storeName: string, logged: boolean) {
-    super(storeName, 'key-value', logged);
+  /**
+   * @param kind the schema name: a timestamped store keeps another value layout in the same
+   *   table, so opening one store's file as the other is a schema mismatch, not a misread.
+   */
+  constructor(storeName: string, logged: boolean, kind = 'key-value') {
+    super(storeName, kind, logged);
   }
 
   protected prepare(db: Database.Database): void {

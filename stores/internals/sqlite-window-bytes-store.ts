@@ -39,8 +39,9 @@ export class SqliteWindowBytesStore extends SqliteBytesStore implements WindowBy
     logged: boolean,
     readonly windowSizeMs: number,
     readonly retentionMs: number,
+    kind = 'window', // 'timestamped-window': another value layout, see SqliteKeyValueBytesStore
   ) {
-    super(storeName, 'window', logged);
+    super(storeName, kind, logged);
   }
 
   get observedStreamTime(): number {

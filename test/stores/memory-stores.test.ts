@@ -1,5 +1,17 @@
 import t from 'tap';
-import { keyValueConformance, windowConformance } from './conformance.ts';
+import {
+  keyValueConformance,
+  sessionConformance,
+  timestampedKeyValueConformance,
+  timestampedWindowConformance,
+  windowConformance,
+} from './conformance.ts';
 
-t.test('in-memory key-value store', async (t) => keyValueConformance(t, { persistent: false }));
-t.test('in-memory window store', async (t) => windowConformance(t, { persistent: false }));
+const memory = { persistent: false };
+t.test('in-memory key-value store', async (t) => keyValueConformance(t, memory));
+t.test('in-memory timestamped key-value store', async (t) =>
+  timestampedKeyValueConformance(t, memory),
+);
+t.test('in-memory window store', async (t) => windowConformance(t, memory));
+t.test('in-memory timestamped window store', async (t) => timestampedWindowConformance(t, memory));
+t.test('in-memory session store', async (t) => sessionConformance(t, memory));
