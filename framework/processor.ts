@@ -65,6 +65,13 @@ export interface ProcessorContext<KOut = unknown, VOut = unknown> {
 
   /** Asks for a commit as soon as the current record is processed. */
   commit(): void;
+
+  /**
+   * Tells the runtime this processor dropped the current record on purpose (e.g. a record
+   * later than its window's grace period): counted in the `streamtx.dropped.records` metric
+   * by reason, and logged at debug level.
+   */
+  droppedRecord(reason: string): void;
 }
 
 /** One instance per task; the runtime never shares an instance between tasks. */

@@ -62,6 +62,11 @@ export interface TaskTelemetry {
   /** A send to `topic` failed (the transaction is then aborted). */
   sendFailed(topic: string, error: unknown): void;
   /**
+   * A processor dropped a record on purpose (e.g. a window aggregation's record later than
+   * the window's grace period), as Kafka Streams' dropped-records sensor counts them.
+   */
+  dropped?(node: string, reason: string): void;
+  /**
    * Runs the client call that sends records. An adapter may run it in a context that keeps a
    * client instrumentation (e.g. instrumentation-kafkajs) from adding spans of its own.
    */

@@ -44,6 +44,15 @@ import { createTaskEnvironment } from '../framework/runtime/task-environment.ts'
 import type { Serde } from '../framework/serdes.ts';
 import type { BuiltTopology, Subtopology, Topology } from '../framework/topology.ts';
 import type { KeyValueStore } from '../stores/key-value-store.ts';
+import { isSessionStore, type SessionStore } from '../stores/session-store.ts';
+import {
+  isTimestampedKeyValueStore,
+  type TimestampedKeyValueStore,
+} from '../stores/timestamped-key-value-store.ts';
+import {
+  isTimestampedWindowStore,
+  type TimestampedWindowStore,
+} from '../stores/timestamped-window-store.ts';
 import type { WindowStore } from '../stores/window-store.ts';
 import { MemoryKafka, MemoryKafkaClient } from './internals/memory-kafka.ts';
 
@@ -63,7 +72,7 @@ export interface TopologyTestDriverOptions {
   /** As in StreamsAppOptions. @default 'fail' */
   invalidTimestampHandler?: InvalidTimestampHandler;
   /** Receives the task's log lines (e.g. a record skipped by the skip handler). @default discarded */
-  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 }
 
 /** Headers of a piped record. */
@@ -127,7 +136,7 @@ export class TopologyTestDriver {
   readonly #client: MemoryKafkaClient;
   readonly #processorInstances = new WeakSet<object>();
   readonly #stateDir: string;
-  readonly #log: (level: 'info' | 'warn' | 'error', message: string) => void;
+  readonly #log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
   readonly #queue = new SerialQueue();
   readonly #tasks: DriverTask[] = [];
   /** Next offset to read per output topic partition, shared by every TestOutputTopic of the topic. */
@@ -297,6 +306,33 @@ export class TopologyTestDriver {
       throw new StreamsError(`State store "${name}" is not a window store`);
     }
     return store as WindowStore<K, V>;
+  }
+
+  /** A timestamped key-value store (values with their timestamps), as its task holds it. */
+  getTimestampedKeyValueStore<K, V>(name: string): TimestampedKeyValueStore<K, V> {
+    const store = this.#store(name);
+    if (!isTimestampedKeyValueStore(store)) {
+      throw new StreamsError(`State store "${name}" is not a timestamped key-value store`);
+    }
+    return store as TimestampedKeyValueStore<K, V>;
+  }
+
+  /** A timestamped window store, as its task holds it. */
+  getTimestampedWindowStore<K, V>(name: string): TimestampedWindowStore<K, V> {
+    const store = this.#store(name);
+    if (!isTimestampedWindowStore(store)) {
+      throw new StreamsError(`State store "${name}" is not a timestamped window store`);
+    }
+    return store as TimestampedWindowStore<K, V>;
+  }
+
+  /** A session store, as its task holds it. */
+  getSessionStore<K, V>(name: string): SessionStore<K, V> {
+    const store = this.#store(name);
+    if (!isSessionStore(store)) {
+      throw new StreamsError(`State store "${name}" is not a session store`);
+    }
+    return store as SessionStore<K, V>;
   }
 
   /** Every store of every task, by name. */

@@ -53,6 +53,7 @@ export interface ContextHost {
     callback: Punctuator,
   ): Cancellable;
   requestCommit(): void;
+  droppedRecord(node: string, reason: string): void;
   /** A forward() came after its processor's call had returned: fail the task. */
   lateForward(node: string): void;
 }
@@ -133,6 +134,10 @@ export class ProcessorContextImpl implements ProcessorContext<unknown, unknown> 
 
   commit(): void {
     this.host.requestCommit();
+  }
+
+  droppedRecord(reason: string): void {
+    this.host.droppedRecord(this.node.name, reason);
   }
 
   // --- the runtime's side ---

@@ -38,7 +38,7 @@ export interface StateEnvironment {
     from: bigint,
     until: bigint,
   ): AsyncIterable<ConsumedRecord[]>;
-  log(level: 'info' | 'warn' | 'error', message: string): void;
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
   /** Restore progress, per store: at the start, after each batch, at the end. */
   restoring?(event: RestoreEvent): void;
 }

@@ -371,6 +371,14 @@ export class StreamTask implements ContextHost {
     this.commitRequested = true;
   }
 
+  droppedRecord(node: string, reason: string): void {
+    this.telemetry.dropped?.(node, reason);
+    this.env.log(
+      'debug',
+      `processor ${node} dropped a record (${reason}) [${this.curTopic}-${this.curPartition}@${this.curOffset}]`,
+    );
+  }
+
   lateForward(node: string): void {
     this.pendingFailure ??= new ProcessorError(
       node,

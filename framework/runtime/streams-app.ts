@@ -381,7 +381,7 @@ export class StreamsApp {
     for (const listener of this.stateListeners) listener(next, previous);
   }
 
-  private log(level: 'info' | 'warn' | 'error', message: string): void {
+  private log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void {
     const order = { debug: 0, info: 1, warn: 2, error: 3, none: 4 } as const;
     const threshold = order[this.options.logLevel] ?? 1;
     if (order[level] < threshold) return;

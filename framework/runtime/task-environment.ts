@@ -69,7 +69,7 @@ export interface TaskEnvironmentDeps {
   partitionCount(topic: string): number | undefined;
   fetchPartitionCount(topic: string): Promise<number>;
   now(): number;
-  log(level: 'info' | 'warn' | 'error', message: string): void;
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
   committed?(event: CommitEvent): void;
   restoring?(event: RestoreEvent): void;
   /** Shared by every task of one app. @default a new set per environment */

@@ -45,7 +45,7 @@ export interface TaskManagerDeps {
   ): TaskEnvironment;
   /** Purges repartition records below these offsets. */
   purge?(offsets: { topic: string; partition: number; offset: bigint }[]): Promise<void>;
-  log(level: 'info' | 'warn' | 'error', message: string): void;
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
   /** A failure retrying cannot help: stop the app. */
   fatal(error: StreamsError): void;
   /** Tasks started or stopped running. */

@@ -129,6 +129,7 @@ export const Metric = {
   restoreRemaining: 'streamtx.restore.remaining',
   consumerLag: 'streamtx.consumer.lag',
   sendErrors: 'streamtx.send.errors',
+  droppedRecords: 'streamtx.dropped.records',
 } as const;
 
 // @opentelemetry/core's suppressTracing() key; createContextKey is Symbol.for(description), so
@@ -163,6 +164,7 @@ interface Instruments {
   restoreRecords: Counter;
   restoreRemaining: UpDownCounter;
   sendErrors: Counter;
+  droppedRecords: Counter;
 }
 
 /** Telemetry that emits OpenTelemetry spans and metrics through `@opentelemetry/api`. */
@@ -256,6 +258,11 @@ class OpenTelemetryAdapter implements Telemetry {
       sendErrors: meter.createCounter(Metric.sendErrors, {
         description: 'Failed sends of output or changelog records',
         unit: '{error}',
+      }),
+      droppedRecords: meter.createCounter(Metric.droppedRecords, {
+        description:
+          'Records a processor dropped on purpose (e.g. later than a window grace period)',
+        unit: '{record}',
       }),
     };
     if (this.#lagSources.size > 0) this.#observeLagGauge();
@@ -396,6 +403,14 @@ class OpenTelemetryTask implements TaskTelemetry {
       ...this.attributes,
       [Attr.destination]: topic,
       'error.type': errorType(error),
+    });
+  }
+
+  dropped(node: string, reason: string): void {
+    this.instruments?.droppedRecords.add(1, {
+      ...this.attributes,
+      'streamtx.processor': node,
+      'streamtx.drop.reason': reason,
     });
   }
 

@@ -240,7 +240,8 @@ export async function retryingReads<T>(
     } catch (err) {
       const c = classifyKafkajs(err, 'admin');
       const wait = Math.min(1_000, 100 * 2 ** attempt);
-      if (c.kind !== 'retriable' || Date.now() + wait > deadline) throw toClientError(err, 'admin', what);
+      if (c.kind !== 'retriable' || Date.now() + wait > deadline)
+        throw toClientError(err, 'admin', what);
       await new Promise((resolve) => setTimeout(resolve, wait)); // backoff before a retry
     }
   }

@@ -93,7 +93,11 @@ t.test(
       logs.join('\n'),
       /skipping a record: the timestamp extractor of source "src" gave NaN.*in-0@1/,
     );
-    t.same(ticks, [100, 125], 'punctuation follows the valid timestamps only (called with the stream time)');
+    t.same(
+      ticks,
+      [100, 125],
+      'punctuation follows the valid timestamps only (called with the stream time)',
+    );
     t.ok(ticks.every(Number.isFinite));
   },
 );

@@ -244,19 +244,29 @@ t.test('classify never throws, whatever it is given', async (t) => {
   );
 });
 
-t.test('at the adapter boundary every kafkajs error becomes a ClientError of its kind', async (t) => {
-  const fenced = protocolError(90, 'PRODUCER_FENCED', false);
-  const wrapped = toClientError(fenced, 'send', 'send to out');
-  t.type(wrapped, ClientError);
-  t.equal(wrapped.kind, 'migrated');
-  t.equal(wrapped.code, 90);
-  t.equal(wrapped.cause, fenced, 'the kafkajs error is kept as the cause');
-  t.equal(toClientError(wrapped, 'send', 'again'), wrapped, 'a ClientError passes through');
-  const refused = new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:1', {
-    broker: '127.0.0.1:1',
-    code: 'ECONNREFUSED',
-  });
-  const unreachable = toClientError(new KafkaJSNumberOfRetriesExceeded(refused), 'admin', 'listTopics');
-  t.ok(unreachable.unreachable, 'a refused connection is marked unreachable');
-  t.notOk(toClientError(fenced, 'send', 'x').unreachable);
-});
+t.test(
+  'at the adapter boundary every kafkajs error becomes a ClientError of its kind',
+  async (t) => {
+    const fenced = protocolError(90, 'PRODUCER_FENCED', false);
+    const wrapped = toClientError(fenced, 'send', 'send to out');
+    t.type(wrapped, ClientError);
+    t.equal(wrapped.kind, 'migrated');
+    t.equal(wrapped.code, 90);
+    t.equal(wrapped.cause, fenced, 'the kafkajs error is kept as the cause');
+    t.equal(toClientError(wrapped, 'send', 'again'), wrapped, 'a ClientError passes through');
+    const refused = new KafkaJSConnectionError(
+      'Connection error: connect ECONNREFUSED 127.0.0.1:1',
+      {
+        broker: '127.0.0.1:1',
+        code: 'ECONNREFUSED',
+      },
+    );
+    const unreachable = toClientError(
+      new KafkaJSNumberOfRetriesExceeded(refused),
+      'admin',
+      'listTopics',
+    );
+    t.ok(unreachable.unreachable, 'a refused connection is marked unreachable');
+    t.notOk(toClientError(fenced, 'send', 'x').unreachable);
+  },
+);
