@@ -22,12 +22,12 @@ import {
   Serdes,
   Topology,
   noopTelemetry,
-  openTelemetry,
   setDefaultTelemetry,
   type Processor,
   type ProcessorContext,
   type Telemetry,
 } from '../framework/index.ts';
+import { openTelemetry } from '../otel.ts';
 import { compileStreamsAppOptions } from '../framework/options.ts';
 import { StreamTask } from '../framework/runtime/stream-task.ts';
 import { TopologyTestDriver } from '../testkit/index.ts';
