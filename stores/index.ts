@@ -55,4 +55,4 @@ export type { KeyValue, KeyValueStore } from './key-value-store.ts';
 export type { WindowEntry, WindowStore } from './window-store.ts';
 export type { TransactionalStateStore } from './transactional-store.ts';
 export { encodeWindowKey, decodeWindowKey } from './internals/window-key-schema.ts';
-export { storeFilePath, SCHEMA_VERSION } from './internals/sqlite-bytes-store.ts';
+export { storeFilePath, SCHEMA_VERSION } from './internals/store-file.ts';
