@@ -52,21 +52,23 @@ const TYPESCRIPT = new Set(['.ts', '.mts', '.cts']);
 /**
  * Makes `import()` of the user's .ts app module work. From the sources the CLI
  * already runs under tsx; compiled, it registers the user's tsx (an optional
- * peer dependency) through tsx's API, or relies on Node's own type stripping
+ * peer dependency), or relies on Node's own type stripping
  * (`process.features.typescript`, Node 22.18+/23.6+) when tsx is not there.
  */
 async function enableTypeScript(modulePath: string): Promise<void> {
   if (import.meta.url.endsWith('.ts')) return;
   const from = [resolve(modulePath), join(process.cwd(), 'package.json'), import.meta.url];
   for (const parent of from) {
-    let api: string;
+    let loader: string;
     try {
-      api = createRequire(parent).resolve('tsx/esm/api');
+      loader = createRequire(parent).resolve('tsx');
     } catch {
       continue;
     }
-    const tsx = (await import(pathToFileURL(api).href)) as { register: () => unknown };
-    tsx.register();
+    // tsx's main entry is what `node --import tsx` loads: it registers both its ESM and its
+    // CommonJS hooks. tsx/esm/api's register() alone leaves a .ts file of a CommonJS-type
+    // package to Node's CommonJS loader, which cannot parse it.
+    await import(pathToFileURL(loader).href);
     return;
   }
   if ((process.features as { typescript?: unknown }).typescript) return;

@@ -87,6 +87,8 @@ export class UsageError extends Error {
 interface Scope {
   /** For people: `project /path` or `cluster 'name'`. */
   label: string;
+  /** The option that selects this scope on the command line: '' or ` --name <name>`. */
+  option: string;
   /** Directory of this scope's state file and server log. */
   dir: string;
 }
@@ -109,12 +111,20 @@ function scopeOf(name: string | undefined): Scope {
       throw new UsageError(
         `--name must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter or digit), got '${name}'`,
       );
-    return { label: `cluster '${name}'`, dir: join(stateRoot(), 'named', name) };
+    return {
+      label: `cluster '${name}'`,
+      option: ` --name ${name}`,
+      dir: join(stateRoot(), 'named', name),
+    };
   }
   const project = projectDir();
   const hash = createHash('sha256').update(project).digest('hex').slice(0, 16);
   const slug = basename(project).replace(/[^A-Za-z0-9._-]/g, '_') || 'root';
-  return { label: `project ${project}`, dir: join(stateRoot(), 'projects', `${slug}-${hash}`) };
+  return {
+    label: `project ${project}`,
+    option: '',
+    dir: join(stateRoot(), 'projects', `${slug}-${hash}`),
+  };
 }
 
 const stateFile = (scope: Scope): string => join(scope.dir, 'kafka.json');
@@ -186,7 +196,7 @@ function parseFlags(command: string, args: string[]): Flags {
   const flags: Flags = { positional: positionals };
   if (values.brokers !== undefined) flags.brokers = integer('brokers', values.brokers, 1, 5);
   if (values.partitions !== undefined)
-    flags.partitions = integer('partitions', values.partitions, 1, 100_000);
+    flags.partitions = integer('partitions', values.partitions, 1, 2 ** 31 - 1);
   if (values.rf !== undefined) flags.rf = integer('rf', values.rf, 1, 5);
   if (values['kafka-version'] !== undefined) flags.kafkaVersion = values['kafka-version'];
   if (values.name !== undefined) flags.name = values.name;
@@ -248,7 +258,7 @@ async function up(flags: Flags, scope: Scope): Promise<number> {
   if (running) {
     process.stderr.write(
       `a cluster is already up for ${scope.label} (Kafka ${running.version}): ` +
-        `${running.bootstrapServers.join(',')}\nrun 'streamtx kafka down' first\n`,
+        `${running.bootstrapServers.join(',')}\nrun 'streamtx kafka down${scope.option}' first\n`,
     );
     return 1;
   }
@@ -282,7 +292,7 @@ async function up(flags: Flags, scope: Scope): Promise<number> {
   process.stdout.write(state.bootstrapServers.join(',') + '\n');
   process.stderr.write(
     `Kafka ${state.version}, ${state.bootstrapServers.length} broker(s) for ${scope.label}; ` +
-      `'streamtx kafka down' stops it\n`,
+      `'streamtx kafka down${scope.option}' stops it\n`,
   );
   return 0;
 }
@@ -365,7 +375,7 @@ function runningState(scope: Scope): ServerState | undefined {
   const state = readState(scope);
   if (!state)
     process.stderr.write(
-      `no cluster is up for ${scope.label}; start one with 'streamtx kafka up'\n`,
+      `no cluster is up for ${scope.label}; start one with 'streamtx kafka up${scope.option}'\n`,
     );
   return state;
 }
@@ -449,6 +459,13 @@ async function topic(flags: Flags, scope: Scope): Promise<number> {
     if (action === 'create') {
       const name = names[0]!;
       const partitions = flags.partitions!;
+      const { brokers } = await client.admin.describeCluster();
+      if (flags.rf !== undefined && flags.rf > brokers.length) {
+        process.stderr.write(
+          `streamtx kafka topic create: --rf ${flags.rf} needs ${flags.rf} brokers; the cluster has ${brokers.length} ('streamtx kafka up --brokers N')\n`,
+        );
+        return 1;
+      }
       await client.admin.createTopics([
         {
           topic: name,
