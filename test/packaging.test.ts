@@ -309,7 +309,22 @@ console.log(JSON.stringify({ loaded, otel }));
     const help = run('npx', ['streamtx', 'kafka', 'topic', '--help'], dir);
     t.equal(help.status, 0, output(help));
     t.match(help.stdout, /usage: streamtx kafka topic create <topic> --partitions N/);
+    const chaos = run(join(dir, 'node_modules', '.bin', 'streamtx'), ['chaos', 'list'], dir);
+    t.equal(chaos.status, 0, output(chaos));
+    t.match(chaos.stdout, /^mixed /m, 'chaos list');
   });
+
+  // A known gap, listed where it shows (todo: reported, not failed).
+  t.test(
+    'chaos run from the installed package',
+    {
+      todo:
+        'chaos/internals/workers.ts starts workers as `node --import tsx ../../cli.ts` and ' +
+        'chaos/runner.ts names ./apps/aggregate-app.ts; neither exists in dist/ (fix: ' +
+        "testkit/internals/cli-command.ts's cliCommand, and the module's own extension)",
+    },
+    async () => undefined,
+  );
 
   t.test('run of a .ts module without tsx says how to get it', async (t) => {
     const r = run(join(dir, 'node_modules', '.bin', 'streamtx'), ['run', 'app.ts'], dir);
