@@ -22,12 +22,12 @@ import {
   Serdes,
   Topology,
   noopTelemetry,
-  openTelemetry,
   setDefaultTelemetry,
   type Processor,
   type ProcessorContext,
   type Telemetry,
 } from '../framework/index.ts';
+import { openTelemetry } from '../otel.ts';
 import { TaskHarness, TopologyTestDriver } from '../testkit/index.ts';
 
 const { values: args } = parseArgs({

@@ -135,9 +135,5 @@ export {
   type LagSample,
   type TransactionOutcome,
 } from './telemetry.ts';
-export {
-  openTelemetry,
-  Attr as TelemetryAttributes,
-  Metric as TelemetryMetrics,
-  type OpenTelemetryOptions,
-} from './telemetry/otel.ts';
+// The OpenTelemetry adapter is the `streamtx/otel` entry (otel.ts at the package root): it
+// imports @opentelemetry/api, an optional peer dependency this entry must load without.

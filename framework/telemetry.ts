@@ -11,7 +11,8 @@
  *
  * @example Enable OpenTelemetry for one app, or for every app and TopologyTestDriver in the process
  * ```ts
- * import { StreamsApp, openTelemetry, setDefaultTelemetry } from 'streamtx/framework';
+ * import { StreamsApp, setDefaultTelemetry } from 'streamtx/framework';
+ * import { openTelemetry } from 'streamtx/otel';
  * const app = new StreamsApp(topology, { applicationId: 'a', brokers, telemetry: openTelemetry() });
  * setDefaultTelemetry(openTelemetry()); // apps built later without a `telemetry` option
  * ```

@@ -85,4 +85,4 @@ export type { TransactionalStateStore } from './transactional-store.ts';
 export { encodeWindowKey, decodeWindowKey } from './internals/window-key-schema.ts';
 export { encodeSessionKey, decodeSessionKey } from './internals/session-key-schema.ts';
 export { encodeTimestampedValue, decodeTimestampedValue } from './internals/value-and-timestamp.ts';
-export { storeFilePath, SCHEMA_VERSION } from './internals/sqlite-bytes-store.ts';
+export { storeFilePath, SCHEMA_VERSION } from './internals/store-file.ts';

@@ -3,7 +3,8 @@
  *   tsx examples/tracing/app.ts enricher|shipper
  * Environment: BROKERS, TOPIC_PREFIX, OTLP_ENDPOINT, PROMETHEUS_PORT, STATE_DIR.
  */
-import { StreamsApp, openTelemetry } from '../../framework/index.ts';
+import { StreamsApp } from '../../framework/index.ts';
+import { openTelemetry } from '../../otel.ts';
 import { enricher, shipper, type ChainTopics } from './apps.ts';
 import { startOpenTelemetry } from './otel-setup.ts';
 

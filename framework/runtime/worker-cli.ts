@@ -7,6 +7,7 @@
  * The worker reports on stdout, one line per event, for people and for test
  * harnesses: `streamtx state <STATE> [tasks=<ids>]`.
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { StreamsAppOptions } from '../options.ts';
@@ -34,10 +35,27 @@ export async function loadAppModule(path: string): Promise<AppModule> {
   return candidate as AppModule;
 }
 
+export const RUN_USAGE = `usage: streamtx run <app-module>
+  Runs one worker of a streams app; start the same module N times for N workers.
+  The module exports 'topology' and 'options' (or a default export of both, or a
+  function returning them). A .js/.mjs module runs with plain node; a .ts module
+  needs tsx in your project (npm install --save-dev tsx).
+  SIGTERM or SIGINT closes the worker gracefully (commit, close producers, leave
+  the group). stdout: 'streamtx state <STATE> tasks=<ids>', 'streamtx tasks <ids>'.`;
+
 export async function runCommand(args: string[]): Promise<number> {
-  const [modulePath] = args;
-  if (!modulePath) {
-    process.stderr.write('usage: streamtx run <app-module>\n');
+  const [modulePath, ...extra] = args;
+  const unexpected = modulePath?.startsWith('-') ? args : extra;
+  if (!modulePath || unexpected.length > 0) {
+    process.stderr.write(
+      (modulePath ? `streamtx run: unexpected argument '${unexpected[0]}'\n` : '') +
+        RUN_USAGE +
+        '\n',
+    );
+    return 2;
+  }
+  if (!existsSync(resolve(modulePath))) {
+    process.stderr.write(`streamtx run: no module at ${resolve(modulePath)}\n`);
     return 2;
   }
   const { topology, options } = await loadAppModule(modulePath);

@@ -15,7 +15,8 @@
  * @example
  * ```ts
  * import { NodeSDK } from '@opentelemetry/sdk-node';
- * import { StreamsApp, openTelemetry } from 'streamtx/framework';
+ * import { StreamsApp } from 'streamtx';
+ * import { openTelemetry } from 'streamtx/otel';
  *
  * new NodeSDK({ serviceName: 'orders-enricher' }).start();
  * const app = new StreamsApp(topology, { applicationId: 'enricher', brokers, telemetry: openTelemetry() });

@@ -11,19 +11,14 @@
  * the store back. WAL also lets a commit cost one sequential write.
  */
 import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StreamsFatalError, TaskCorruptedError } from '../../framework/errors.ts';
 import type { StateStoreContext } from '../../framework/processor.ts';
 import type { BytesStoreLifecycle, ChangelogRecord } from './bytes-store.ts';
+import { SCHEMA_VERSION, storeFilePath } from './store-file.ts';
 
-/** Bump when a table layout changes: an older file is then rebuilt from the changelog. */
-export const SCHEMA_VERSION = 1;
+export { SCHEMA_VERSION, storeFilePath };
 export const META_TABLE = 'streamtx_meta';
-
-export function storeFilePath(stateDir: string, storeName: string): string {
-  return join(stateDir, `${storeName}.sqlite`);
-}
 
 export abstract class SqliteBytesStore implements BytesStoreLifecycle {
   readonly persistent = true;

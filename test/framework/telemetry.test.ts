@@ -7,10 +7,10 @@ import {
   Topology,
   getDefaultTelemetry,
   noopTelemetry,
-  openTelemetry,
   setDefaultTelemetry,
   type Telemetry,
 } from '../../framework/index.ts';
+import { openTelemetry } from '../../otel.ts';
 import { compileStreamsAppOptions } from '../../framework/options.ts';
 import { TopologyTestDriver } from '../../testkit/index.ts';
 

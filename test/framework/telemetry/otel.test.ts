@@ -12,11 +12,11 @@ import { ProducerFencedError } from '../../../framework/client/errors.ts';
 import {
   Serdes,
   Topology,
-  openTelemetry,
   setDefaultTelemetry,
   type Processor,
   type ProcessorContext,
 } from '../../../framework/index.ts';
+import { openTelemetry } from '../../../otel.ts';
 import { compileStreamsAppOptions } from '../../../framework/options.ts';
 import { StreamTask } from '../../../framework/runtime/stream-task.ts';
 import { Stores, type KeyValueStore } from '../../../stores/index.ts';
