@@ -63,7 +63,13 @@ export interface ChaosApp {
 
 /** The default app: echo plus per-key running count/sum/min/max in the logged store `aggregates`. */
 export const aggregateApp: ChaosApp = {
-  module: fileURLToPath(new URL('./apps/aggregate-app.ts', import.meta.url)),
+  // The app module in the form this package runs in (sources in a checkout, dist/ when installed).
+  module: fileURLToPath(
+    new URL(
+      `./apps/aggregate-app.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`,
+      import.meta.url,
+    ),
+  ),
   outputs: ['echo', 'aggregates'],
   stores: ['aggregates'],
   // Not co-partitioned on purpose: a task's transaction then writes to

@@ -141,3 +141,20 @@ t.test('usage errors exit 2 and say what is wrong', async (t) => {
     t.match(r.err, message, `streamtx ${args.join(' ')}`);
   });
 });
+
+t.test('run: brokers that cannot be reached are reported once, exit 1', async (t) => {
+  const dir = t.testdir({
+    'app.ts': `
+      import { Serdes, Topology } from ${JSON.stringify(fileURLToPath(new URL('../index.ts', import.meta.url)))};
+      export const topology = new Topology()
+        .addSource('in', { topics: ['in'], keySerde: Serdes.string(), valueSerde: Serdes.string() })
+        .addSink('out', { topic: 'out', keySerde: Serdes.string(), valueSerde: Serdes.string() }, 'in');
+      export const options = { applicationId: 'unreachable', brokers: ['127.0.0.1:1'] };
+    `,
+  });
+  const r = await streamtx(['run', join(dir, 'app.ts')]);
+  t.equal(r.code, 1);
+  const mentions = r.err.split('\n').filter((line) => /cannot reach|ECONNREFUSED/i.test(line));
+  t.equal(mentions.length, 1, `one line says so: ${r.err}`);
+  t.match(mentions[0], /Cannot reach the Kafka brokers 127\.0\.0\.1:1/);
+});

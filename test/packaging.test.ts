@@ -314,17 +314,28 @@ console.log(JSON.stringify({ loaded, otel }));
     t.match(chaos.stdout, /^mixed /m, 'chaos list');
   });
 
-  // A known gap, listed where it shows (todo: reported, not failed).
-  t.test(
-    'chaos run from the installed package',
-    {
-      todo:
-        'chaos/internals/workers.ts starts workers as `node --import tsx ../../cli.ts` and ' +
-        'chaos/runner.ts names ./apps/aggregate-app.ts; neither exists in dist/ (fix: ' +
-        "testkit/internals/cli-command.ts's cliCommand, and the module's own extension)",
-    },
-    async () => undefined,
-  );
+  t.test('chaos workers of the installed package run the compiled CLI and app', async (t) => {
+    const r = run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "const { cliCommand } = await import('streamtx/testkit'); const { aggregateApp } = await import('streamtx/chaos');" +
+          "const fs = await import('node:fs'); const c = cliCommand('run', aggregateApp.module);" +
+          'console.log(JSON.stringify({ args: c.args, app: aggregateApp.module, exists: fs.existsSync(aggregateApp.module) }));',
+      ],
+      dir,
+    );
+    t.equal(r.status, 0, output(r));
+    const { args, app, exists } = JSON.parse(r.stdout) as {
+      args: string[];
+      app: string;
+      exists: boolean;
+    };
+    t.match(args[0], /node_modules\/streamtx\/dist\/cli\.js$/, 'plain node on dist/cli.js, no tsx');
+    t.match(app, /dist\/chaos\/apps\/aggregate-app\.js$/);
+    t.ok(exists, 'the compiled chaos app is in the package');
+  });
 
   t.test('run of a .ts module without tsx says how to get it', async (t) => {
     const r = run(join(dir, 'node_modules', '.bin', 'streamtx'), ['run', 'app.ts'], dir);

@@ -52,3 +52,4 @@ export {
   type TestHeaders,
 } from './topology-test-driver.ts';
 export { TaskHarness, type TaskHarnessOptions } from './task-harness.ts';
+export { cliCommand, type CliCommand } from './internals/cli-command.ts';

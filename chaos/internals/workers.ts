@@ -7,10 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '../../testkit/index.ts';
+import { cliCommand, waitFor } from '../../testkit/index.ts';
 import type { RunWatchdog } from './watchdog.ts';
-
-const cli = fileURLToPath(new URL('../../cli.ts', import.meta.url));
 
 /**
  * Environment for a worker: without tap's process-info and coverage hooks,
@@ -40,7 +38,9 @@ export class WorkerProcess {
     watchdog: RunWatchdog,
   ) {
     // Own process group: a Ctrl-C reaches the harness, which stops workers itself.
-    this.child = spawn(process.execPath, ['--import', 'tsx', cli, 'run', module], {
+    // The CLI in the form this package runs in: compiled with plain node, or the sources through tsx.
+    const { command, args } = cliCommand('run', module);
+    this.child = spawn(command, args, {
       env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,

@@ -64,7 +64,7 @@ export async function runCommand(args: string[]): Promise<number> {
   app.onStateChange((state) =>
     print(`streamtx state ${state} tasks=${app.runningTasks.join(',')}`),
   );
-  app.onError((err) => process.stderr.write(`streamtx: ${err.message}\n`));
+  // The app logs the error that stops it, once; the CLI only turns it into the exit code.
   app.onRestore((e) => {
     if (e.done)
       print(
@@ -79,7 +79,11 @@ export async function runCommand(args: string[]): Promise<number> {
       if (state === 'NOT_RUNNING' || state === 'ERROR') res();
     }),
   );
-  await app.start();
+  try {
+    await app.start();
+  } catch {
+    return 1; // logged by the app ("stopping: ..."), with what to do about it
+  }
   // Task ownership changes without a state change; report it for harnesses.
   let reported = '';
   const report = setInterval(() => {
