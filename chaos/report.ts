@@ -138,11 +138,13 @@ export function formatReport(r: ChaosReport): string {
     );
   }
   if (r.workerExits.length > 0) {
-    lines.push(`  workers that exited on their own (restarted): ${r.workerExits.length}`);
-    for (const e of r.workerExits)
-      lines.push(
-        `    ${e.at.slice(11, 23)} ${e.worker} ${e.how}: ${e.stderrTail.trim().split('\n').at(-1) ?? ''}`,
-      );
+    lines.push(
+      `  workers that exited on their own (a failure; restarted to finish the run): ${r.workerExits.length}`,
+    );
+    for (const e of r.workerExits) {
+      lines.push(`    ${e.at.slice(11, 23)} ${e.worker} ${e.how}; the end of its stderr:`);
+      for (const line of e.stderrTail.trim().split('\n').slice(-12)) lines.push(`      | ${line}`);
+    }
   }
   if (r.violations.length > 0) {
     lines.push('  violations:');

@@ -392,8 +392,9 @@ class ChaosRun {
       const failed = await this.ready;
       if (failed) throw failed;
       let bag: FaultKind[] = [];
-      // At least one fault, however slowly the workers started.
-      while (!this.signal.aborted && (this.events.length === 0 || Date.now() < end)) {
+      // At least one fault, however slowly the workers started (none for a fault-free scenario).
+      const faulty = o.scenario.faults.length > 0;
+      while (faulty && !this.signal.aborted && (this.events.length === 0 || Date.now() < end)) {
         if (bag.length === 0) bag = this.rng.shuffle(o.scenario.faults);
         const kind = bag.shift()!;
         this.currentFault = kind;
@@ -416,8 +417,9 @@ class ChaosRun {
 
   /**
    * Restarts workers that exited when no fault asked them to (as a process
-   * supervisor would), noting each: an app that dies under faults is worth
-   * knowing about even when its output stays exact.
+   * supervisor would), so the run goes on and its output is still judged —
+   * but each such exit is a violation: a worker that dies on its own is a
+   * failure of the library, even when the output stays exact.
    */
   private async supervise(): Promise<void> {
     this.supervising = true;
@@ -426,11 +428,18 @@ class ChaosRun {
       for (let i = 0; i < pool.size; i++) {
         const w = pool.worker(i);
         if (this.busy.has(i) || w.running) continue;
-        this.workerExits.push({
+        const exit = {
           worker: w.name,
           at: new Date().toISOString(),
           how: w.exitDescription,
-          stderrTail: w.stderrTail.slice(-1500),
+          stderrTail: w.stderrTail.slice(-4000),
+        };
+        this.workerExits.push(exit);
+        this.violations.push({
+          kind: 'worker-exit',
+          message: `worker ${exit.worker} exited on its own (${exit.how}) at ${exit.at.slice(11, 23)}, when no fault asked it to`,
+          count: 1,
+          examples: lastLines(exit.stderrTail, 12),
         });
         pool.restart(i);
       }
@@ -686,4 +695,13 @@ class ChaosRun {
     if (this.error !== undefined) report.error = this.error;
     return report;
   }
+}
+
+/** The last `n` non-empty lines of a text, for a report. */
+function lastLines(text: string, n: number): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l !== '')
+    .slice(-n);
 }

@@ -43,6 +43,11 @@ export interface ChaosScenario {
 }
 
 export const SCENARIOS: readonly ChaosScenario[] = [
+  {
+    name: 'none',
+    description: 'no faults: the load alone, a baseline (an unplanned worker exit still fails it)',
+    faults: [],
+  },
   { name: 'worker-kill', description: 'workers SIGKILLed and restarted', faults: ['worker-kill'] },
   {
     name: 'worker-pause',

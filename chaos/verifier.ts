@@ -49,6 +49,7 @@ export type ViolationKind =
   | 'producer-duplicate'
   | 'producer-loss'
   | 'producer-aborted-visible'
+  | 'worker-exit'
   | 'harness';
 
 export interface Violation {

@@ -51,6 +51,8 @@ export interface TaskManagerDeps {
   /** Tasks started or stopped running. */
   changed(): void;
   now(): number;
+  /** How long one job of a task may run. @default jobLimitMs(transactionTimeoutMs) */
+  jobLimitMs?: number;
 }
 
 export class TaskManager {
@@ -235,7 +237,7 @@ export class TaskManager {
    * which fences whatever the stuck one might still do — so the caller moves on.
    */
   private runOn<T>(task: StreamTask, what: string, job: () => Promise<T>): Promise<T> {
-    const limitMs = jobLimitMs(this.deps.options.transactionTimeoutMs);
+    const limitMs = this.deps.jobLimitMs ?? jobLimitMs(this.deps.options.transactionTimeoutMs);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {

@@ -70,7 +70,9 @@ t.test('chaos scenarios on a shared 3-broker cluster', async (t) => {
     t.test(`${scenario.name}: ${scenario.description}, exactly once`, async (t) => {
       const report = await runChaos({ ...brief, scenario, cluster, seed: 1000 + i });
       check(t, report);
-      t.ok(report.faults.length >= 1, `${report.faults.length} faults injected`);
+      if (scenario.faults.length > 0)
+        t.ok(report.faults.length >= 1, `${report.faults.length} faults injected`);
+      else t.same(report.faults, [], 'no fault injected');
       for (const f of report.faults) {
         t.ok(scenario.faults.includes(f.kind), `${f.kind} belongs to ${scenario.name}`);
         t.equal(f.error, undefined, `${f.kind} on ${f.target} injected and healed`);
@@ -82,6 +84,44 @@ t.test('chaos scenarios on a shared 3-broker cluster', async (t) => {
       );
     });
   }
+
+  t.test(
+    'a worker that exits when no fault asked it to fails the run; the report shows the exit and its stderr',
+    async (t) => {
+      // Every worker SIGKILLs itself at its 25th commit (the test-only fault hook), unplanned
+      // as far as the harness knows: the output stays exact, the run must fail all the same.
+      const report = await runChaos({
+        ...brief,
+        durationMs: 8000,
+        scenario: 'none',
+        cluster,
+        seed: 77,
+        app: {
+          ...aggregateApp,
+          env: { STREAMTX_FAULT_INJECTION: 'after-kafka-commit-before-store-commit:25' },
+        },
+      });
+      const summary = formatReport(report);
+      t.comment(summary);
+      t.equal(report.verdict, 'fail');
+      const exits = report.violations.filter((v) => v.kind === 'worker-exit');
+      t.ok(exits.length >= 1, `${exits.length} unplanned exits are violations`);
+      t.same(
+        report.violations.filter((v) => v.kind !== 'worker-exit'),
+        [],
+        'and the only ones: the output is still exact',
+      );
+      t.match(exits[0]!.message, /exited on its own \(SIGKILL\)/);
+      t.match(
+        exits[0]!.examples.join('\n'),
+        /fault injection: SIGKILL at after-kafka-commit-before-store-commit/,
+      );
+      t.match(summary, /workers that exited on their own.*\n.*the end of its stderr:\n\s+\| /);
+      t.ok(report.drained, 'the run still finished and judged the output');
+      const after = leftovers();
+      t.same(after.workers, [], 'no worker process left');
+    },
+  );
 
   t.test('an aborted run stops by itself, reports interrupted and leaves nothing', async (t) => {
     const abort = new AbortController();

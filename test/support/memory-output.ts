@@ -78,13 +78,16 @@ export class MemoryOutput {
       seeks?: string[];
       logs?: string[];
       partitionCount?: number;
+      seek?: (topic: string, partition: number, offset: bigint) => void;
     } = {},
   ): TaskEnvironment {
     return createTaskEnvironment(taskId, {
       options,
       client: this.client,
-      seek: (_task, topic, partition, offset) =>
-        void extra.seeks?.push(`${topic}-${partition}@${offset}`),
+      seek: (_task, topic, partition, offset) => {
+        extra.seeks?.push(`${topic}-${partition}@${offset}`);
+        extra.seek?.(topic, partition, offset);
+      },
       partitionCount: () => extra.partitionCount ?? 4,
       fetchPartitionCount: async () => extra.partitionCount ?? 4,
       now: extra.now ?? (() => 0),

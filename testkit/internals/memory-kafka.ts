@@ -234,6 +234,7 @@ export class MemoryTransactionalProducer implements TransactionalProducer {
   #epoch = -1;
   #offsets: TopicPartitionOffset[] = [];
   #group: string | undefined;
+  #sending = 0;
 
   constructor(
     private readonly kafka: MemoryKafka,
@@ -266,7 +267,17 @@ export class MemoryTransactionalProducer implements TransactionalProducer {
       this.#machine.transition(error instanceof ProducerFencedError ? 'FENCED' : 'ABORTABLE');
       throw error;
     }
-    return this.kafka.append(topic, records, this.transactionalId);
+    this.#sending++;
+    try {
+      if (this.hooks.holdSends) {
+        await this.hooks.holdSends;
+        // The broker checks the epoch when the request arrives: a newer producer fenced us.
+        this.#check('send');
+      }
+      return this.kafka.append(topic, records, this.transactionalId);
+    } finally {
+      this.#sending--;
+    }
   }
 
   async sendOffsets(groupId: string, offsets: TopicPartitionOffset[]): Promise<void> {
@@ -288,6 +299,7 @@ export class MemoryTransactionalProducer implements TransactionalProducer {
   }
 
   async abort(): Promise<void> {
+    if (this.#sending > 0) this.hooks.abortsWhileSending++;
     this.#check('abort');
     this.#machine.transition('ABORTING');
     this.kafka.settle(this.transactionalId, 'aborted');
@@ -321,8 +333,12 @@ export interface MemoryFaults {
   failSendWith: Error | undefined;
   /** Called right after a Kafka commit, to simulate a crash between it and what follows. */
   afterCommit: (() => void) | undefined;
+  /** While set, sends wait for it (a broker that does not answer). */
+  holdSends: Promise<void> | undefined;
   inits: number;
   aborts: number;
+  /** Aborts called on a producer while one of its sends was in flight (must stay 0). */
+  abortsWhileSending: number;
   /** The offsets of the last commit. */
   offsets: TopicPartitionOffset[];
 }
@@ -336,8 +352,10 @@ export class MemoryKafkaClient implements KafkaClient {
   readonly faults: MemoryFaults = {
     failSendWith: undefined,
     afterCommit: undefined,
+    holdSends: undefined,
     inits: 0,
     aborts: 0,
+    abortsWhileSending: 0,
     offsets: [],
   };
   readonly admin: KafkaAdmin;
@@ -348,21 +366,35 @@ export class MemoryKafkaClient implements KafkaClient {
     private readonly partitions = 1,
   ) {
     const k = kafka;
+    // Partitions a topic has here: the configured count, or more if records say so.
+    const partitionsOf = (topic: string): number[] => {
+      const seen = new Set<number>(Array.from({ length: this.partitions }, (_, p) => p));
+      for (const key of k.logs.keys()) {
+        const at = key.lastIndexOf(':');
+        if (key.slice(0, at) === topic) seen.add(Number(key.slice(at + 1)));
+      }
+      return [...seen].sort((a, b) => a - b);
+    };
     const perPartition = async (topic: string, f: (p: number) => bigint | undefined) => {
       const out = new Map<number, bigint>();
-      for (let p = 0; p < this.partitions; p++) {
+      for (const p of partitionsOf(topic)) {
         const v = f(p);
         if (v !== undefined) out.set(p, v);
       }
-      void topic;
       return out;
     };
     this.admin = {
       createTopics: async (_topics: TopicSpec[]) => undefined,
       deleteTopics: async () => undefined,
       partitionCounts: async (topics) => new Map(topics.map((t) => [t, this.partitions])),
-      committedOffsets: (groupId, topic) =>
-        perPartition(topic, (p) => k.committedOffset(groupId, topic, p)),
+      committedOffsets: async (groupId, topic) => {
+        const out = new Map<number, bigint>();
+        for (const [key, offset] of k.groupOffsets.get(groupId) ?? []) {
+          const at = key.lastIndexOf(':');
+          if (key.slice(0, at) === topic) out.set(Number(key.slice(at + 1)), offset);
+        }
+        return out;
+      },
       endOffsets: (topic, isolation = 'read_committed') =>
         perPartition(topic, (p) =>
           isolation === 'read_committed'
