@@ -52,6 +52,9 @@ export class MemoryKafka {
   logs = new Map<string, MemoryLogEntry[]>();
   /** Committed next-offset-to-read per group, by `${topic}:${partition}`. */
   readonly groupOffsets = new Map<string, Map<string, bigint>>();
+  readonly #settledPrefix = new WeakMap<MemoryLogEntry[], number>();
+  /** Entries of each producer's open transaction, so settling one costs its own size. */
+  readonly #pending = new Map<string, MemoryLogEntry[]>();
   /** Producer epoch per transactional id (InitProducerId bumps it). */
   readonly #epochs = new Map<string, number>();
 
@@ -90,20 +93,28 @@ export class MemoryKafka {
       }
       const log = this.log(topic, partition);
       if (!base.has(partition)) base.set(partition, BigInt(log.length));
-      log.push({
+      const entry: MemoryLogEntry = {
         record,
         status: producer === undefined ? 'committed' : 'pending',
         producer,
         timestamp: record.timestamp ?? this.now(),
-      });
+      };
+      log.push(entry);
+      if (producer !== undefined) {
+        const open = this.#pending.get(producer);
+        if (open) open.push(entry);
+        else this.#pending.set(producer, [entry]);
+      }
     }
     return [...base].map(([partition, baseOffset]) => ({ topic, partition, baseOffset }));
   }
 
   /** Ends a producer's open transaction: its pending records become committed or aborted. */
   settle(producer: string, status: 'committed' | 'aborted'): void {
-    for (const log of this.logs.values())
-      for (const e of log) if (e.status === 'pending' && e.producer === producer) e.status = status;
+    const open = this.#pending.get(producer);
+    if (!open) return;
+    this.#pending.delete(producer);
+    for (const e of open) if (e.status === 'pending') e.status = status;
   }
 
   commitOffsets(groupId: string, offsets: TopicPartitionOffset[]): void {
@@ -124,8 +135,12 @@ export class MemoryKafka {
   /** The first offset of an open transaction, or the log end: how far a read_committed reader may go. */
   lastStableOffset(topic: string, partition: number): bigint {
     const log = this.log(topic, partition);
-    const firstPending = log.findIndex((e) => e.status === 'pending');
-    return BigInt(firstPending < 0 ? log.length : firstPending);
+    // Entries only ever go from pending to settled, and appends come at the end: the settled
+    // prefix only grows, so each call resumes where the last one stopped.
+    let i = this.#settledPrefix.get(log) ?? 0;
+    while (i < log.length && log[i]!.status !== 'pending') i++;
+    this.#settledPrefix.set(log, i);
+    return BigInt(i);
   }
 
   /** What a read_committed consumer fetches from `from` up to (excluding) `until` and the last stable offset. */
