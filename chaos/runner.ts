@@ -150,7 +150,6 @@ function positiveInt(name: string, value: number, min = 1): number {
 
 export function compileChaosOptions(o: ChaosOptions): CompiledOptions {
   const scenario = typeof o.scenario === 'string' ? findScenario(o.scenario) : o.scenario;
-  if (scenario.faults.length === 0) throw new RangeError(`scenario ${scenario.name} has no faults`);
   const durationMs = positiveInt('durationMs', o.durationMs ?? 60_000, 1000);
   const workers = positiveInt('workers', o.workers ?? 3);
   if (workers < 2 && scenario.faults.includes('worker-pause'))

@@ -262,7 +262,7 @@ t.test(
       },
     );
     const unreachable = toClientError(
-      new KafkaJSNumberOfRetriesExceeded(refused),
+      new KafkaJSNumberOfRetriesExceeded(refused, { retryCount: 5, retryTime: 1000 }),
       'admin',
       'listTopics',
     );
