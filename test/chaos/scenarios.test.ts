@@ -88,7 +88,7 @@ t.test('chaos scenarios on a shared 3-broker cluster', async (t) => {
   t.test(
     'a worker that exits when no fault asked it to fails the run; the report shows the exit and its stderr',
     async (t) => {
-      // Every worker SIGKILLs itself at its 25th commit (the test-only fault hook), unplanned
+      // Every worker SIGKILLs itself at its 3rd commit (the test-only fault hook), unplanned
       // as far as the harness knows: the output stays exact, the run must fail all the same.
       const report = await runChaos({
         ...brief,
@@ -98,7 +98,7 @@ t.test('chaos scenarios on a shared 3-broker cluster', async (t) => {
         seed: 77,
         app: {
           ...aggregateApp,
-          env: { STREAMTX_FAULT_INJECTION: 'after-kafka-commit-before-store-commit:25' },
+          env: { STREAMTX_FAULT_INJECTION: 'after-kafka-commit-before-store-commit:3' },
         },
       });
       const summary = formatReport(report);
