@@ -40,6 +40,9 @@ export class InternalStreamsBuilder {
   /** Stores added with `StreamsBuilder.addStateStore`, and the processors that use them. */
   readonly #userStores = new Map<string, { builder: StoreBuilder; processors: string[] }>();
   readonly #sourceTopics = new Map<string, string>();
+  /** Topics the app names itself (sources and fixed sinks), and its repartition topics' names. */
+  readonly #userTopics = new Set<string>();
+  readonly #repartitionNames = new Set<string>();
   #index = 0;
 
   /** `${prefix}${index}`, one counter for processors and stores, as Kafka Streams names them. */
@@ -82,7 +85,10 @@ export class InternalStreamsBuilder {
         );
       }
     }
-    for (const topic of options.topics) this.#sourceTopics.set(topic, name);
+    for (const topic of options.topics) {
+      this.#sourceTopics.set(topic, name);
+      this.#userTopics.add(topic);
+    }
     return this.#add({
       name,
       emit: (topology) =>
@@ -131,6 +137,7 @@ export class InternalStreamsBuilder {
     },
     parent: GraphNode,
   ): GraphNode {
+    if (typeof options.topic === 'string') this.#userTopics.add(options.topic);
     return this.#add({
       name,
       emit: (topology) =>
@@ -162,6 +169,7 @@ export class InternalStreamsBuilder {
     },
     parent: GraphNode,
   ): GraphNode {
+    this.#repartitionNames.add(name);
     const filter = this.claim(`${name}-repartition-filter`, 'repartition');
     const sink = this.claim(`${name}-repartition-sink`, 'repartition');
     const source = this.claim(`${name}-repartition-source`, 'repartition');
@@ -207,6 +215,14 @@ export class InternalStreamsBuilder {
   }
 
   build(): Topology {
+    // Topology resolves a repartition topic's name wherever a source or sink names it, so a
+    // user topic of the same name would be read or written as the internal topic.
+    const clash = [...this.#repartitionNames].find((name) => this.#userTopics.has(name));
+    if (clash !== undefined) {
+      throw new TopologyError(
+        `The repartition topic name "${clash}" is also a topic the app reads or writes; give the grouping or repartition() another name (Grouped/Repartitioned name)`,
+      );
+    }
     const topology = new Topology();
     for (const node of this.#nodes) node.emit(topology);
     for (const [name, { builder, processors }] of this.#userStores) {

@@ -315,6 +315,17 @@ t.test('missing serdes at a grouping or materialization point name the operator'
     () => builder.stream('x', { keySerde: S } as never),
     /stream\(x\): valueSerde must be a Serde/,
   );
+  const clash = new StreamsBuilder();
+  clash
+    .stream('in', strings)
+    .groupBy((_k, v) => v, { name: 'counts', keySerde: S })
+    .count()
+    .toStream()
+    .to('counts');
+  t.throws(
+    () => clash.build(),
+    /repartition topic name "counts" is also a topic the app reads or writes/,
+  );
   const unused = new StreamsBuilder();
   unused.addStateStore(Stores.keyValue('lonely', { keySerde: S, valueSerde: S }));
   unused.stream('in', strings).to('out');
