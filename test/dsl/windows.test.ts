@@ -359,3 +359,36 @@ t.test(
     t.same(session.deserialize('t', session.serialize('t', sessionKey)), sessionKey);
   },
 );
+
+t.test(
+  'a rebuilt task re-learns stream time and its suppressed windows from the stores: late stays late, each final result once',
+  async (t) => {
+    for (const storeKind of ['sqlite', 'memory'] as const) {
+      const builder = new StreamsBuilder();
+      builder
+        .stream('in', strings)
+        .peek((_k, v) => {
+          if (v === 'boom') throw new Error('boom');
+        })
+        .groupByKey()
+        .windowedBy(TimeWindows.ofSize(10))
+        .count({ storeKind })
+        .suppress(Suppressed.untilWindowCloses({ storeKind }))
+        .toStream()
+        .to('out');
+      const { driver } = await driverFor(t, builder.build());
+      const pipe = driver.createInputTopic('in', S, S);
+      await pipe.pipeInput('a', 'x', 1);
+      await pipe.pipeInput('a', 'x', 12); // closes [0,10): a@0=1
+      await pipe.pipeInput('a', 'x', 15);
+      await t.rejects(pipe.pipeInput('a', 'boom', 16), { name: 'ProcessorError' });
+      await pipe.pipeInput('a', 'x', 9); // late for stream time 15, also after the rebuild
+      await pipe.pipeInput('a', 'x', 30); // closes [10,20): a@10=2
+      t.same(
+        windowed(driver, 'out', WindowedSerdes.timeWindowed(S, 10)),
+        ['a@0-10=1', 'a@10-20=2'],
+        `${storeKind}: each window's final result once, the late record dropped`,
+      );
+    }
+  },
+);
