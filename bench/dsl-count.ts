@@ -10,6 +10,10 @@
  * ROUNDS rounds (default 3) alternate the order (papi, dsl, windowed / windowed, dsl, papi);
  * each run times from app.start() until the group committed every input offset. Prints the
  * median records/s per variant and the DSL's overhead against papi, with the load average.
+ *
+ * First, the same three topologies on the TaskHarness (the production task on the in-memory
+ * Kafka, 1000 records per transaction): µs of CPU per record without a broker, a steadier
+ * view of the DSL's own cost on a shared machine.
  */
 import { cpus, loadavg } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,11 +28,11 @@ import {
 } from '../framework/index.ts';
 import { StreamsBuilder, TimeWindows } from '../dsl/index.ts';
 import { Stores, type KeyValueStore } from '../stores/index.ts';
-import { KafkaCluster, produceRecords, waitFor } from '../testkit/index.ts';
+import { KafkaCluster, produceRecords, TaskHarness, waitFor } from '../testkit/index.ts';
 import { createKafkaClient, type KafkaClient } from '../framework/client/index.ts';
 
-const RECORDS = Number(process.env.RECORDS ?? 30_000);
-const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const RECORDS = Number(process.env.RECORDS ?? 100_000);
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const KEYS = 1000;
 const PARTITIONS = 6;
 type Variant = 'papi' | 'dsl' | 'windowed';
@@ -87,6 +91,49 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)] ?? NaN;
 };
 
+const topologyOf = (variant: Variant, input: string, output: string): Topology =>
+  variant === 'papi' ? papiCount(input, output) : dslCount(input, output, variant === 'windowed');
+const variants: Variant[] = ['papi', 'dsl', 'windowed'];
+
+// --- the task alone (no broker) ---
+const HARNESS_RECORDS = 60_000;
+const inputs = Array.from({ length: HARNESS_RECORDS }, (_, i) => ({
+  topic: 'in',
+  partition: 0,
+  offset: BigInt(i),
+  key: Buffer.from(`k${i % KEYS}`),
+  value: Buffer.from(`${i}`),
+  timestamp: i,
+  headers: {},
+}));
+const perRecord = new Map<Variant, number[]>(variants.map((v) => [v, []]));
+for (let round = 0; round < 5; round++) {
+  for (const variant of round % 2 === 0 ? variants : [...variants].reverse()) {
+    const task = await TaskHarness.start(topologyOf(variant, 'in', 'out'), {
+      applicationId: 'bench',
+      maxBatchRecords: 10_000,
+    });
+    const started = performance.now();
+    for (let i = 0; i < HARNESS_RECORDS; i += 1000) {
+      await task.process(inputs.slice(i, i + 1000));
+      await task.commit();
+    }
+    perRecord.get(variant)!.push(((performance.now() - started) * 1000) / HARNESS_RECORDS);
+    await task.close();
+  }
+}
+console.log(
+  `task harness (no broker), ${HARNESS_RECORDS} records, 1000 per transaction, SQLite; median of 5 alternating rounds, load ${loadavg()[0]!.toFixed(1)}`,
+);
+console.log('| variant | µs/record (median) | runs |');
+console.log('| --- | --- | --- |');
+for (const [variant, runs] of perRecord) {
+  console.log(
+    `| ${variant} | ${median(runs).toFixed(2)} | ${runs.map((r) => r.toFixed(1)).join(', ')} |`,
+  );
+}
+
+// --- one worker on a broker ---
 const cluster = await KafkaCluster.start({ brokers: 1 });
 const kafka = await createKafkaClient({
   clientId: 'bench',
