@@ -5,3 +5,4 @@
  */
 export * from './framework/index.ts';
 export * from './stores/index.ts';
+export * from './dsl/index.ts';

@@ -103,6 +103,30 @@ function int64(): Serde<bigint> {
   );
 }
 
+/**
+ * A safe integer as 8 bytes big-endian, byte-compatible with Java's LongSerializer: what
+ * the DSL's `count()` stores and emits, so a Kafka Streams app reads its counts as Longs.
+ */
+function long(): Serde<number> {
+  return fixedWidth(
+    'long',
+    8,
+    (value, buffer) => {
+      if (!Number.isSafeInteger(value)) {
+        throw new Error(`long expected a safe integer, got ${String(value)}`);
+      }
+      buffer.writeBigInt64BE(BigInt(value));
+    },
+    (buffer) => {
+      const value = buffer.readBigInt64BE();
+      if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
+        throw new Error(`long ${value} is outside the safe integer range: use Serdes.int64()`);
+      }
+      return Number(value);
+    },
+  );
+}
+
 /** Big-endian IEEE 754, byte-compatible with Java's DoubleSerializer. */
 function float64(): Serde<number> {
   return fixedWidth(
@@ -158,4 +182,4 @@ function bytes(): Serde<Buffer> {
   );
 }
 
-export const Serdes = { string, json, bytes, int32, int64, float64, custom } as const;
+export const Serdes = { string, json, bytes, int32, int64, long, float64, custom } as const;

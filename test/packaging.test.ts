@@ -35,8 +35,8 @@ import { childEnv, uniqueName } from './support/ids.ts';
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const repoModules = join(repo, 'node_modules');
 
-/** The package's entries (package.json exports); './dsl' joins them when dsl/ lands. */
-const ENTRIES = ['.', './framework', './stores', './testkit', './chaos', './otel'];
+/** The package's entries (package.json exports). */
+const ENTRIES = ['.', './framework', './stores', './dsl', './testkit', './chaos', './otel'];
 /** Entries that load without the optional peer @opentelemetry/api. */
 const CORE_ENTRIES = ENTRIES.filter((e) => e !== './otel');
 

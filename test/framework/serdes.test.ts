@@ -12,6 +12,7 @@ t.test('every built-in serde passes null through as null (null keys, tombstones)
     ['bytes', Serdes.bytes()],
     ['int32', Serdes.int32()],
     ['int64', Serdes.int64()],
+    ['long', Serdes.long()],
     ['float64', Serdes.float64()],
   ];
   for (const [name, serde] of serdes) {
@@ -126,5 +127,27 @@ t.test(
     t.equal(error.cause, cause);
     t.equal(error.topic, 'events');
     t.match(error.message, /bad magic byte/);
+  },
+);
+
+t.test(
+  'long is a safe-integer number as 8 big-endian bytes, like Java LongSerializer',
+  async (t) => {
+    t.same(Serdes.long().serialize('topic', 258), Buffer.from([0, 0, 0, 0, 0, 0, 1, 2]));
+    t.same(Serdes.long().serialize('topic', -1), Buffer.alloc(8, 0xff));
+    t.equal(roundTrip(Serdes.long(), Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER);
+    t.throws(() => Serdes.long().serialize('topic', 1.5), /long expected a safe integer, got 1.5/);
+    t.throws(
+      () =>
+        Serdes.long().deserialize(
+          'topic',
+          Buffer.from([0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+        ),
+      /outside the safe integer range: use Serdes.int64\(\)/,
+    );
+    t.throws(
+      () => Serdes.long().deserialize('topic', Buffer.alloc(4)),
+      /long expected 8 bytes, got 4/,
+    );
   },
 );
