@@ -26,7 +26,7 @@ const upward = (areas, why) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.tap/**', 'coverage/**', 'dist/**'] },
+  { ignores: ['node_modules/**', '.tap/**', 'coverage/**', 'dist/**', '.prof/**'] },
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.base],

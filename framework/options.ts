@@ -72,7 +72,12 @@ export interface StreamsAppOptions {
   heartbeatIntervalMs?: number;
   /** @default 30000 */
   rebalanceTimeoutMs?: number;
-  /** Most records a task processes before it commits, even within the commit interval. @default 1000 */
+  /**
+   * Most records a task processes in one transaction: it commits then, even within the commit
+   * interval (a bound on a transaction's size under a backlog; commits are otherwise driven by
+   * commitIntervalMs, as in Kafka Streams). Also how many output records wait in a task's
+   * outbox before they are sent inside the open transaction. @default 10000
+   */
   maxBatchRecords?: number;
   /** Replication factor of internal topics (changelogs, repartition topics); -1 takes the broker default. @default -1 */
   replicationFactor?: number;
@@ -232,7 +237,7 @@ export function compileStreamsAppOptions(options: StreamsAppOptions): CompiledSt
     sessionTimeoutMs: integer(options, 'sessionTimeoutMs', 10_000, 1),
     heartbeatIntervalMs: integer(options, 'heartbeatIntervalMs', 1_000, 1),
     rebalanceTimeoutMs: integer(options, 'rebalanceTimeoutMs', 30_000, 1),
-    maxBatchRecords: integer(options, 'maxBatchRecords', 1_000, 1),
+    maxBatchRecords: integer(options, 'maxBatchRecords', 10_000, 1),
     replicationFactor: integer(options, 'replicationFactor', -1, -1),
     repartitionPurgeIntervalMs: integer(options, 'repartitionPurgeIntervalMs', 30_000, 1),
     deserializationErrorHandler: compileDeserializationErrorHandler(

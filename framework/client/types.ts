@@ -121,6 +121,8 @@ export interface RecordMetadata {
   partition: number;
   /** Offset of the first record of the send in that partition. */
   baseOffset: bigint;
+  /** Offset after the send's last record in that partition (when the client knows it). */
+  nextOffset?: bigint;
 }
 
 export interface ConsumedRecord {
@@ -268,6 +270,11 @@ export interface GroupConsumerOptions {
   maxBytes?: number;
   /** @default 1048576 */
   maxBytesPerPartition?: number;
+  /**
+   * Batches of different partitions handed to the handler at once (each partition's batches
+   * stay in order). @default 1
+   */
+  partitionsConsumedConcurrently?: number;
 }
 
 export interface ConsumedBatch {

@@ -170,10 +170,15 @@ export class RecordCollector {
   private rememberChangelog(
     topic: string,
     records: ProducerRecord[],
-    landed: { partition: number; baseOffset: bigint }[],
+    landed: { partition: number; baseOffset: bigint; nextOffset?: bigint }[],
   ): void {
     const mine = landed.find((m) => m.partition === this.o.partition);
     if (mine === undefined) return;
+    if (mine.nextOffset !== undefined) {
+      this.changelogNext.set(topic, mine.nextOffset);
+      return;
+    }
+    // Only this task writes its changelog partition, so one send's records are contiguous.
     let n = 0n;
     for (const r of records) if (r.partition === this.o.partition) n++;
     this.changelogNext.set(topic, mine.baseOffset + n);

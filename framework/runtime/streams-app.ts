@@ -41,6 +41,9 @@ import { createTaskEnvironment, type CommitEvent } from './task-environment.ts';
 import { TaskManager } from './task-manager.ts';
 import { getDefaultTelemetry, type LagSample, type Telemetry } from '../telemetry.ts';
 
+/** Batches of this many partitions are processed at once; idle slots cost nothing. */
+const PARTITIONS_CONSUMED_CONCURRENTLY = 32;
+
 export type StreamsAppState =
   'CREATED' | 'REBALANCING' | 'RUNNING' | 'PENDING_SHUTDOWN' | 'NOT_RUNNING' | 'ERROR';
 
@@ -208,6 +211,10 @@ export class StreamsApp {
       sessionTimeoutMs: o.sessionTimeoutMs,
       heartbeatIntervalMs: o.heartbeatIntervalMs,
       rebalanceTimeoutMs: o.rebalanceTimeoutMs,
+      // Tasks run on their own serial queues: batches of different tasks are processed (and
+      // committed) side by side, so one slow task — a commit waiting out a dead coordinator, a
+      // restore — does not hold back the others on the worker.
+      partitionsConsumedConcurrently: PARTITIONS_CONSUMED_CONCURRENTLY,
       ...o.consumer,
     });
     this.consumer = consumer;

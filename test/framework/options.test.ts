@@ -32,7 +32,7 @@ t.test('defaults follow Kafka Streams under exactly_once', async (t) => {
     sessionTimeoutMs: 10_000,
     heartbeatIntervalMs: 1_000,
     rebalanceTimeoutMs: 30_000,
-    maxBatchRecords: 1_000,
+    maxBatchRecords: 10_000,
     replicationFactor: -1,
     repartitionPurgeIntervalMs: 30_000,
     deserializationErrorHandler: 'fail',

@@ -1,4 +1,7 @@
 /** KafkaClient on kafkajs 2.2.4: admin, transactional producers, group consumers, partition reader. */
+// Before kafkajs loads: its quadratic grouping replaced (linear-grouping.ts).
+import './linear-grouping.ts';
+import './produce-encoder.ts';
 import kafkajs from 'kafkajs';
 import type { Admin, Kafka, KafkaConfig } from 'kafkajs';
 import { ClientError } from '../errors.ts';

@@ -13,6 +13,8 @@
  * runtime must pause new partitions on groupJoin, fence (producer init),
  * read committed offsets through the admin, seek, then resume (invariant 2).
  */
+// Before kafkajs loads: its quadratic grouping replaced (linear-grouping.ts).
+import './linear-grouping.ts';
 import kafkajs from 'kafkajs';
 import type { Consumer, Kafka, PartitionAssigner } from 'kafkajs';
 import type {
@@ -72,9 +74,11 @@ function toKafkajsAssigner(assigner: GroupAssigner): PartitionAssigner {
 export class KafkajsGroupConsumer implements GroupConsumer {
   readonly groupId: string;
   readonly #consumer: Consumer;
+  readonly #concurrency: number;
 
   constructor(kafka: Kafka, options: GroupConsumerOptions) {
     this.groupId = options.groupId;
+    this.#concurrency = options.partitionsConsumedConcurrently ?? 1;
     this.#consumer = kafka.consumer({
       groupId: options.groupId,
       partitionAssigners: [toKafkajsAssigner(options.assigner)],

@@ -5,6 +5,10 @@
  * never loads it. Its version check and prototype patches run when the
  * first client is created.
  */
+// First: replaces a kafkajs module before kafkajs loads (linear-grouping.ts).
+import './linear-grouping.ts';
+import './produce-encoder.ts';
+
 export { createKafkajsClient, KafkajsClient } from './client.ts';
 export { TransactionError } from './producer.ts';
 export { classifyKafkajs, errorCode, toClientError } from './errors.ts';

@@ -64,6 +64,40 @@ export class PartitionCounts {
   }
 }
 
+/** What landed in one partition: kafkajs's metadata of the first batch, and the offset after the last record. */
+export type SentPartition = KafkaRecordMetadata & { nextOffset: bigint | undefined };
+
+/**
+ * Most bytes (roughly: keys, values and headers) one record batch may carry: well below the
+ * broker's default message.max.bytes (1 MiB), which counts the batch's own overhead too.
+ */
+export const MAX_BATCH_BYTES = 768 * 1024;
+const RECORD_OVERHEAD_BYTES = 24;
+
+function size(v: Buffer | string | null | undefined): number {
+  if (v === null || v === undefined) return 0;
+  return typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+}
+
+/** One partition's messages in batches of at most MAX_BATCH_BYTES (one message per batch at least). */
+function* chunks(messages: KafkaMessage[]): Generator<KafkaMessage[]> {
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
+    let n = RECORD_OVERHEAD_BYTES + size(m.key) + size(m.value);
+    if (m.headers) for (const k in m.headers) n += k.length + size(m.headers[k]);
+    if (i > start && bytes + n > MAX_BATCH_BYTES) {
+      yield messages.slice(start, i);
+      start = i;
+      bytes = 0;
+    }
+    bytes += n;
+  }
+  if (start === 0) yield messages;
+  else if (start < messages.length) yield messages.slice(start);
+}
+
 export class PartitionedSender {
   readonly #partitioner = Partitioners.DefaultPartitioner();
   /** Next partition for records without a key, per topic. */
@@ -81,10 +115,24 @@ export class PartitionedSender {
     topic: string,
     messages: KafkaMessage[],
     sendOne: (messages: KafkaMessage[]) => Promise<KafkaRecordMetadata[]>,
-  ): Promise<KafkaRecordMetadata[]> {
+  ): Promise<SentPartition[]> {
     const groups = await this.group(topic, messages);
-    if (groups.size <= 1) return sendOne([...groups.values()][0] ?? []);
-    const results = await Promise.allSettled([...groups.values()].map((group) => sendOne(group)));
+    const sendPartition = async (group: KafkaMessage[]): Promise<SentPartition[]> => {
+      // kafkajs puts one partition's messages in one record batch, and the broker refuses a
+      // batch above message.max.bytes: send a large group as several batches, one after
+      // another (the idempotent producer keeps them in order).
+      let first: KafkaRecordMetadata | undefined;
+      let next: bigint | undefined;
+      for (const chunk of chunks(group)) {
+        const [meta] = await sendOne(chunk);
+        if (meta === undefined) continue;
+        first ??= meta;
+        next = BigInt(meta.baseOffset ?? '-1') + BigInt(chunk.length);
+      }
+      return first === undefined ? [] : [{ ...first, nextOffset: next }];
+    };
+    if (groups.size <= 1) return sendPartition([...groups.values()][0] ?? []);
+    const results = await Promise.allSettled([...groups.values()].map(sendPartition));
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
     return results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
@@ -112,10 +160,11 @@ export class PartitionedSender {
           } as PartitionerArgs);
         }
       }
+      // The adapter's own message objects (producer.ts builds them per send): placed in place.
+      message.partition = partition;
       const group = groups.get(partition);
-      const placed = { ...message, partition };
-      if (group) group.push(placed);
-      else groups.set(partition, [placed]);
+      if (group) group.push(message);
+      else groups.set(partition, [message]);
     }
     return groups;
   }

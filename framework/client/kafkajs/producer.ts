@@ -13,14 +13,11 @@
  * InitProducerId bumps the epoch and every later request of the zombie fails
  * with INVALID_PRODUCER_EPOCH / PRODUCER_FENCED.
  */
+// Before kafkajs loads: its quadratic grouping replaced (linear-grouping.ts).
+import './linear-grouping.ts';
+import './produce-encoder.ts';
 import kafkajs from 'kafkajs';
-import type {
-  Kafka,
-  KafkaConfig,
-  Producer,
-  Transaction,
-  RecordMetadata as KafkaRecordMetadata,
-} from 'kafkajs';
+import type { Kafka, KafkaConfig, Producer, Transaction } from 'kafkajs';
 import { ClientError, ProducerFencedError } from '../errors.ts';
 import type { ClientOperation } from '../errors.ts';
 import { TransactionStateMachine } from '../transaction-state.ts';
@@ -41,7 +38,7 @@ import type {
 import { classifyKafkajs, toClientError } from './errors.ts';
 import { enableFastConcurrentTransactionsRetry } from './internals.ts';
 import { createLogCreator, kafkajsLogLevel } from './logging.ts';
-import { PartitionedSender, type KafkaMessage } from './partitioned-send.ts';
+import { PartitionedSender, type KafkaMessage, type SentPartition } from './partitioned-send.ts';
 
 const { Kafka: KafkaCtor, Partitioners, CompressionTypes } = kafkajs;
 
@@ -362,11 +359,12 @@ function toKafkaMessages(records: ProducerRecord[]): KafkaMessage[] {
   });
 }
 
-function fromKafkaMetadata(result: KafkaRecordMetadata[]): RecordMetadata[] {
+function fromKafkaMetadata(result: SentPartition[]): RecordMetadata[] {
   return result.map((m) => ({
     topic: m.topicName,
     partition: m.partition,
     baseOffset: BigInt(m.baseOffset ?? '-1'),
+    ...(m.nextOffset === undefined ? {} : { nextOffset: m.nextOffset }),
   }));
 }
 
