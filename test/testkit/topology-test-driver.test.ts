@@ -596,3 +596,30 @@ t.test('unawaited pipes still run in call order', async (t) => {
     '3',
   ]);
 });
+
+t.test('a sink with a topic extractor: its output topics can be read', async (t) => {
+  const topology = new Topology()
+    .addSource('src', { topics: ['in'], keySerde: Serdes.string(), valueSerde: Serdes.string() })
+    .addSink(
+      'routed',
+      {
+        topic: (r) => `out-${String(r.key)}`,
+        keySerde: Serdes.string(),
+        valueSerde: Serdes.string(),
+      },
+      'src',
+    );
+  const driver = new TopologyTestDriver(topology);
+  t.teardown(() => driver.close());
+  const input = driver.createInputTopic('in', Serdes.string(), Serdes.string());
+  await input.pipeInput('a', '1');
+  await input.pipeInput('b', '2');
+  await input.pipeInput('a', '3');
+  t.same(driver.createOutputTopic('out-a', Serdes.string(), Serdes.string()).readValuesToList(), [
+    '1',
+    '3',
+  ]);
+  t.same(driver.createOutputTopic('out-b', Serdes.string(), Serdes.string()).readValuesToList(), [
+    '2',
+  ]);
+});
