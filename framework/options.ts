@@ -90,6 +90,13 @@ export interface StreamsAppOptions {
   deserializationErrorHandler?: DeserializationErrorHandler;
   /** @default 'fail' */
   invalidTimestampHandler?: InvalidTimestampHandler;
+  /**
+   * How long a task reading several partitions (a join, a merge) waits for records of a
+   * caught-up partition that has none buffered before it goes on without them, so that it
+   * processes its inputs in timestamp order (Kafka Streams' max.task.idle.ms). It always
+   * waits for records known to exist but not fetched yet. -1: never waits. @default 0
+   */
+  maxTaskIdleMs?: number;
   /** @default applicationId */
   clientId?: string;
   /** @default 'info' */
@@ -121,6 +128,7 @@ export interface CompiledStreamsAppOptions {
   readonly repartitionPurgeIntervalMs: number;
   readonly deserializationErrorHandler: DeserializationErrorHandler;
   readonly invalidTimestampHandler: InvalidTimestampHandler;
+  readonly maxTaskIdleMs: number;
   readonly clientId: string;
   readonly logLevel: LogLevel;
   readonly consumer: Readonly<Required<ConsumerSettings>>;
@@ -144,6 +152,7 @@ const OPTION_NAMES: readonly (keyof StreamsAppOptions)[] = [
   'repartitionPurgeIntervalMs',
   'deserializationErrorHandler',
   'invalidTimestampHandler',
+  'maxTaskIdleMs',
   'clientId',
   'logLevel',
   'consumer',
@@ -244,6 +253,7 @@ export function compileStreamsAppOptions(options: StreamsAppOptions): CompiledSt
       options.deserializationErrorHandler,
     ),
     invalidTimestampHandler: oneOf(options, 'invalidTimestampHandler', ['fail', 'skip'], 'fail'),
+    maxTaskIdleMs: integer(options, 'maxTaskIdleMs', 0, -1),
     clientId: optionalString(options, 'clientId') ?? applicationId,
     logLevel: oneOf(options, 'logLevel', ['none', 'error', 'warn', 'info', 'debug'], 'info'),
     consumer: compileConsumerSettings(options.consumer),

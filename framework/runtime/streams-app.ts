@@ -267,7 +267,7 @@ export class StreamsApp {
       options: o,
       specs: this.taskSpecs,
       consumer,
-      environment: (taskId, seek) =>
+      environment: (taskId, control) =>
         createTaskEnvironment(taskId, {
           options: o,
           client,
@@ -279,7 +279,10 @@ export class StreamsApp {
                 },
               }
             : {}),
-          seek: (_task, topic, partition, offset) => seek(topic, partition, offset),
+          seek: (_task, topic, partition, offset) => control.seek(topic, partition, offset),
+          pause: (_task, topic, partition) => control.pause(topic, partition),
+          resume: (_task, topic, partition) => control.resume(topic, partition),
+          wake: () => control.wake(),
           partitionCount: (topic) => this.partitionCounts.get(topic),
           fetchPartitionCount: async (topic) => {
             const n = (await client.admin.partitionCounts([topic])).get(topic);

@@ -49,6 +49,13 @@ export interface TaskEnvironment extends StateEnvironment {
   startOffsets(partitions: readonly SourcePartition[]): Promise<Map<string, bigint>>;
   /** Points the consumer at `offset` and resumes fetching the partition. */
   seek(topic: string, partition: number, offset: bigint): void;
+  /** Stops fetching a partition (its task has enough buffered). */
+  pause?(topic: string, partition: number): void;
+  resume?(topic: string, partition: number): void;
+  /** A source partition's last stable offset (read_committed end). */
+  endOffset(topic: string, partition: number): Promise<bigint>;
+  /** The task has work it could do now (an end offset arrived): have it drained soon. */
+  wake?(): void;
   /** Partition count of a topic if already known. */
   partitionCount(topic: string): number | undefined;
   /** Partition count of a topic, asking Kafka if needed. */
@@ -66,6 +73,9 @@ export interface TaskEnvironmentDeps {
   /** The plain producer and the consumer's offset commit, under at_least_once. */
   atLeastOnce?: AtLeastOnceClients;
   seek(taskId: string, topic: string, partition: number, offset: bigint): void;
+  pause?(taskId: string, topic: string, partition: number): void;
+  resume?(taskId: string, topic: string, partition: number): void;
+  wake?(taskId: string): void;
   partitionCount(topic: string): number | undefined;
   fetchPartitionCount(topic: string): Promise<number>;
   now(): number;
@@ -120,6 +130,12 @@ export function createTaskEnvironment(taskId: string, deps: TaskEnvironmentDeps)
       return result;
     },
     seek: (topic, partition, offset) => deps.seek(taskId, topic, partition, offset),
+    pause: (topic, partition) => deps.pause?.(taskId, topic, partition),
+    resume: (topic, partition) => deps.resume?.(taskId, topic, partition),
+    wake: () => deps.wake?.(taskId),
+    async endOffset(topic, partition) {
+      return (await admin.endOffsets(topic, 'read_committed')).get(partition) ?? 0n;
+    },
     partitionCount: (topic) => deps.partitionCount(topic),
     fetchPartitionCount: (topic) => deps.fetchPartitionCount(topic),
     now: () => deps.now(),

@@ -37,6 +37,7 @@ t.test('defaults follow Kafka Streams under exactly_once', async (t) => {
     repartitionPurgeIntervalMs: 30_000,
     deserializationErrorHandler: 'fail',
     invalidTimestampHandler: 'fail',
+    maxTaskIdleMs: 0,
     clientId: 'word-count',
     logLevel: 'info',
     consumer: {
