@@ -84,6 +84,7 @@ export async function measureThroughput(options: {
 }
 
 export const SENT_HEADER = 'bench-sent-ms';
+const MAX_SEND = 1000;
 
 export interface LatencyResult {
   targetRate: number;
@@ -174,7 +175,12 @@ export async function measureLatency(options: {
     try {
       for (let now = start; now < end; now = Date.now()) {
         app.assertRunning();
-        const due = Math.min(capacity, Math.floor(((now - start) * rate) / 1000)) - sent;
+        // At most MAX_SEND records a request: a producer that fell behind catches up in
+        // several sends, not one over the broker's message.max.bytes.
+        const due = Math.min(
+          MAX_SEND,
+          Math.min(capacity, Math.floor(((now - start) * rate) / 1000)) - sent,
+        );
         if (due > 0) {
           const at = Date.now();
           const records: ProducerRecord[] = [];
@@ -190,6 +196,7 @@ export async function measureLatency(options: {
           await producer.send(options.input, records);
           sent += due;
           if (at >= measureFrom) sentInWindow += due;
+          if (due === MAX_SEND) continue; // behind: send the rest now
         }
         await sleep(5);
       }

@@ -222,6 +222,7 @@ class Bench {
   readonly throughput: ThroughputSample[] = [];
   readonly latency: LatencySample[] = [];
   readonly tag = Date.now().toString(36);
+  kafkaVersion = 'unknown';
 
   constructor(
     readonly config: Args,
@@ -372,8 +373,6 @@ class Bench {
       stopCluster();
     }
   }
-
-  kafkaVersion = 'unknown';
 
   /**
    * One transaction with offsets before any run: creates __transaction_state
