@@ -39,6 +39,14 @@ export async function measureThroughput(options: {
   topic: string;
   endOffsets: Map<number, bigint>;
   records: number;
+  /**
+   * Topics the app writes and reads itself (Kafka Streams' repartition
+   * topics): the run is done only when these are committed up to their end
+   * as well, i.e. the last sub-topology has caught up.
+   */
+  internalSources: string[];
+  /** End offsets (read_uncommitted) of an internal source topic. */
+  endOffsetsOf: (topic: string) => Promise<Map<number, bigint>>;
   app: PeerProcess;
   startedAt: number;
   pollMs: number;
@@ -64,6 +72,18 @@ export async function measureThroughput(options: {
       if (t0 !== undefined) pollsTimed++;
       for (const [partition, end] of endOffsets) {
         if ((committed.get(partition) ?? 0n) < end) return false;
+      }
+      // The input is all committed, so nothing more is written to internal topics:
+      // their end offsets are final. (Kafka Streams commits its consumer's position,
+      // which moves past the transaction markers at their ends.)
+      for (const internal of options.internalSources) {
+        const [ends, done] = await Promise.all([
+          options.endOffsetsOf(internal),
+          admin.committedOffsets(groupId, internal),
+        ]);
+        for (const [partition, end] of ends) {
+          if ((done.get(partition) ?? 0n) < end) return false;
+        }
       }
       return now;
     },

@@ -176,6 +176,11 @@ function cellsOf(
   return picked;
 }
 
+/** Internal topics the app reads back (a sub-topology downstream of a repartition). */
+function internalSources(applicationId: string, topology: TopologyName): string[] {
+  return topology === 'repartition-count' ? [`${applicationId}-regroup-repartition`] : [];
+}
+
 /** Kafka Streams' internal topics for a topology (named in KafkaStreamsPeer.java); streamtx's count changelog has the same name. */
 function internalTopics(applicationId: string, topology: TopologyName): string[] {
   switch (topology) {
@@ -477,17 +482,21 @@ class Bench {
       partitions: PARTITIONS,
     });
     try {
-      const t = await measureThroughput({
-        admin: client.admin,
-        groupId: applicationId,
-        topic: input,
-        endOffsets,
-        records: workload.records,
-        app,
-        startedAt,
-        pollMs: this.config.pollMs,
-        timeoutMs: 60_000 + workload.records,
-      });
+      const t = await this.withRunClient(ctx, (runClient) =>
+        measureThroughput({
+          admin: client.admin,
+          groupId: applicationId,
+          topic: input,
+          endOffsets,
+          records: workload.records,
+          internalSources: internalSources(applicationId, topology),
+          endOffsetsOf: (topic) => runClient.admin.endOffsets(topic, 'read_uncommitted'),
+          app,
+          startedAt,
+          pollMs: this.config.pollMs,
+          timeoutMs: 60_000 + workload.records,
+        }),
+      );
       sample.peakRssMiB = app.peakRssMiB();
       await done();
       sample.seconds = t.seconds;
