@@ -104,7 +104,8 @@ export async function measureThroughput(options: {
 }
 
 export const SENT_HEADER = 'bench-sent-ms';
-const MAX_SEND = 1000;
+/** ~750 KB a request, ~125 KB a partition: far below message.max.bytes (1 MiB). */
+const MAX_SEND = 5000;
 
 export interface LatencyResult {
   targetRate: number;
@@ -195,7 +196,7 @@ export async function measureLatency(options: {
     try {
       for (let now = start; now < end; now = Date.now()) {
         app.assertRunning();
-        // At most MAX_SEND records a request: a producer that fell behind catches up in
+        // At most MAX_SEND records a send: a producer that fell behind catches up in
         // several sends, not one over the broker's message.max.bytes.
         const due = Math.min(
           MAX_SEND,

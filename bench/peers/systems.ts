@@ -147,8 +147,13 @@ export class PeerProcess {
   /** Throws naming the system and its last output when the process has exited. */
   assertRunning(): void {
     if (!this.running) {
+      // The last line that names an error is the reason; the tail follows for diagnosis.
+      const reason =
+        [...this.#lines].reverse().find((l) => /error|exception/i.test(l) && !l.startsWith('{')) ??
+        this.#lines.at(-1) ??
+        '';
       throw new Error(
-        `${this.spec.system} (${this.spec.applicationId}) ${this.#exit}:\n${this.tail(40)}`,
+        `${this.spec.system} (${this.spec.applicationId}) ${this.#exit}: ${reason.trim()}\n${this.tail(40)}`,
       );
     }
   }

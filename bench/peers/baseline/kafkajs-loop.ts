@@ -32,6 +32,8 @@ const producer = kafka.producer({
 });
 const consumer = kafka.consumer({ groupId: applicationId, readUncommitted: false });
 
+const MAX_SEND = 2000;
+
 let txn: Transaction | undefined;
 let txnStarted = 0;
 /** Next offset to read per partition, for the open transaction. */
@@ -95,16 +97,16 @@ await consumer.run({
         txn = await producer.transaction();
         txnStarted = Date.now();
       }
-      await txn.send({
-        topic: env.output,
-        acks: -1,
-        messages: batch.messages.map((m) => ({
-          key: m.key,
-          value: m.value === null ? null : m.value.toString().toUpperCase(),
-          timestamp: m.timestamp,
-          headers: m.headers,
-        })),
-      });
+      const messages = batch.messages.map((m) => ({
+        key: m.key,
+        value: m.value === null ? null : m.value.toString().toUpperCase(),
+        timestamp: m.timestamp,
+        headers: m.headers,
+      }));
+      // A fetched batch can hold more than one produce request may (message.max.bytes, 1 MiB).
+      for (let i = 0; i < messages.length; i += MAX_SEND) {
+        await txn.send({ topic: env.output, acks: -1, messages: messages.slice(i, i + MAX_SEND) });
+      }
       pending.set(batch.partition, (BigInt(batch.lastOffset()) + 1n).toString());
       if (Date.now() - txnStarted >= commitIntervalMs) await commit();
     }),
