@@ -185,7 +185,11 @@ export async function measureLatency(options: {
     });
     await app.waitReady();
 
-    const producer = client.producer();
+    // One producer per partition, the partitions sent concurrently: a producer has one
+    // request in flight per broker (idempotence), so one producer would send them in turn
+    // and could not hold the rate on one broker. A key keeps one partition (its index
+    // modulo the partitions), all the counts need.
+    const producers = Array.from({ length: options.partitions }, () => client.producer());
     const capacity = Math.ceil((rate * (options.warmupMs + options.durationMs)) / 1000) + 1;
     const timestamps = new Float64Array(capacity);
     let sent = 0;
@@ -204,17 +208,23 @@ export async function measureLatency(options: {
         );
         if (due > 0) {
           const at = Date.now();
-          const records: ProducerRecord[] = [];
+          const byPartition: ProducerRecord[][] = producers.map(() => []);
           for (let i = sent; i < sent + due; i++) {
             timestamps[i] = at;
-            records.push({
+            const partition = (i % options.workload.keys) % options.partitions;
+            byPartition[partition]!.push({
               key: inputKey(options.workload, i),
               value: inputValue(i),
+              partition,
               timestamp: at,
               headers: { [SENT_HEADER]: String(at) },
             });
           }
-          await producer.send(options.input, records);
+          await Promise.all(
+            byPartition.map((records, p) =>
+              records.length > 0 ? producers[p]!.send(options.input, records) : Promise.resolve([]),
+            ),
+          );
           sent += due;
           if (at >= measureFrom) sentInWindow += due;
           if (due === MAX_SEND) continue; // behind: send the rest now
@@ -222,7 +232,7 @@ export async function measureLatency(options: {
         await sleep(5);
       }
     } finally {
-      await producer.close();
+      await Promise.all(producers.map((p) => p.close()));
     }
     await waitFor(
       () => {
