@@ -140,6 +140,7 @@ export const KAFKA_ERROR_CODES: ReadonlyMap<number, { type: string; kind: Client
     [29, { type: 'TOPIC_AUTHORIZATION_FAILED', kind: 'fatal' }],
     [30, { type: 'GROUP_AUTHORIZATION_FAILED', kind: 'fatal' }],
     [31, { type: 'CLUSTER_AUTHORIZATION_FAILED', kind: 'fatal' }],
+    [33, { type: 'UNSUPPORTED_SASL_MECHANISM', kind: 'fatal' }],
     [35, { type: 'UNSUPPORTED_VERSION', kind: 'fatal' }],
     [40, { type: 'INVALID_CONFIG', kind: 'fatal' }],
     [43, { type: 'UNSUPPORTED_FOR_MESSAGE_FORMAT', kind: 'fatal' }],

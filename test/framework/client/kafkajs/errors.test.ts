@@ -156,6 +156,55 @@ t.test('authorization, configuration and version errors are fatal', async (t) =>
   );
 });
 
+t.test('a failed SASL authentication is SASL_AUTHENTICATION_FAILED (58), fatal', async (t) => {
+  // What kafkajs's SCRAM authenticator raises for a wrong password (saslAuthenticator/scram.js).
+  const e = new KafkaJSSASLAuthenticationError(
+    'SASL SCRAM SHA512 authentication failed: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512',
+  );
+  const expected = { kind: 'fatal', code: 58, type: 'SASL_AUTHENTICATION_FAILED', canRetry: false };
+  t.same(classify(e), expected);
+  t.same(classify(bailed(e)), expected, 'also when a retrier bailed with it');
+  t.same(classify(e, 'commit'), expected, 'never ambiguous');
+  t.same(
+    classify(protocolError(33, 'UNSUPPORTED_SASL_MECHANISM', false)),
+    { kind: 'fatal', code: 33, type: 'UNSUPPORTED_SASL_MECHANISM', canRetry: false },
+    'a mechanism the broker does not enable',
+  );
+});
+
+t.test('a refused TLS handshake is TLS_HANDSHAKE_FAILED, fatal, however wrapped', async (t) => {
+  // kafkajs's Connection wraps the socket's error, keeping its code (network/connection.js).
+  for (const code of [
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'CERT_HAS_EXPIRED',
+    'ERR_TLS_CERT_ALTNAME_INVALID',
+    'ERR_SSL_WRONG_VERSION_NUMBER',
+  ]) {
+    const e = new KafkaJSConnectionError(`Connection error: ${code}`, {
+      broker: '127.0.0.1:9093',
+      code,
+    });
+    const expected = { kind: 'fatal', type: 'TLS_HANDSHAKE_FAILED', canRetry: false };
+    t.same(classify(e), expected, code);
+    t.same(
+      classify(new KafkaJSNumberOfRetriesExceeded(e, { retryCount: 5, retryTime: 100 })),
+      expected,
+      `${code} after kafkajs's retries`,
+    );
+  }
+  t.equal(
+    classify(
+      new KafkaJSConnectionError('Connection error: connect ECONNREFUSED', {
+        broker: '127.0.0.1:9093',
+        code: 'ECONNREFUSED',
+      }),
+    ).kind,
+    'retriable',
+    'a refused connection stays retriable',
+  );
+});
+
 t.test(
   'retriable broker errors are retriable outside a commit and ambiguous during one',
   async (t) => {
@@ -262,7 +311,7 @@ t.test(
       },
     );
     const unreachable = toClientError(
-      new KafkaJSNumberOfRetriesExceeded(refused),
+      new KafkaJSNumberOfRetriesExceeded(refused, { retryCount: 5, retryTime: 100 }),
       'admin',
       'listTopics',
     );
