@@ -240,3 +240,21 @@ export function isUnreachable(err: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * Whether an error (or one of its causes) is a refused authentication: `sasl` for SASL
+ * (bad credentials, a mechanism the broker does not enable), `tls` for a TLS handshake the
+ * client refused (untrusted or expired certificate, wrong host).
+ */
+export function securityFailure(err: unknown): 'sasl' | 'tls' | undefined {
+  const seen = new Set<unknown>();
+  for (let e: unknown = err; typeof e === 'object' && e !== null && !seen.has(e);) {
+    seen.add(e);
+    if (e instanceof ClientError) {
+      if (e.type === 'TLS_HANDSHAKE_FAILED') return 'tls';
+      if (e.code === 58 || e.code === 33) return 'sasl';
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
