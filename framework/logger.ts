@@ -12,6 +12,8 @@
  * ```
  */
 
+import type { StreamsErrorContext } from './errors.ts';
+
 /** Log levels, most to least verbose; `none` logs nothing. */
 export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug';
 
@@ -68,4 +70,15 @@ export function defaultLogger(applicationId: string): Logger {
       process.stderr.write(`${time} [streamtx ${applicationId}] ${level}: ${message}\n`);
     };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
+}
+
+/** Where an error happened (a StreamsError's task, topic, partition, offset), as log fields. */
+export function contextFields(context: StreamsErrorContext): LogFields {
+  const { taskId, topic, partition, offset } = context;
+  const fields: LogFields = {};
+  if (taskId !== undefined) fields.taskId = taskId;
+  if (topic !== undefined) fields.topic = topic;
+  if (partition !== undefined) fields.partition = partition;
+  if (offset !== undefined) fields.offset = offset;
+  return fields;
 }

@@ -25,6 +25,7 @@ import type {
 } from '../client/index.ts';
 import { StreamsConfigError, StreamsError, StreamsFatalError } from '../errors.ts';
 import {
+  contextFields,
   defaultLogger,
   logs,
   type LogFields,
@@ -470,7 +471,7 @@ export class StreamsApp {
           processorInstances: this.processorInstances,
         }),
       purge: (offsets) => internalTopics.purge(offsets),
-      log: (level, message) => this.log(level, message),
+      log: (level, message, fields) => this.log(level, message, fields),
       fatal: (error) => void this.failApp(error),
       changed: () => this.updateRunningState(),
       now: () => Date.now(),
@@ -540,7 +541,7 @@ export class StreamsApp {
   private async failApp(error: StreamsError): Promise<void> {
     if (this.fatal) return;
     this.fatal = error;
-    this.log('error', `stopping: ${error.message}`, contextOf(error));
+    this.log('error', `stopping: ${error.message}`, contextFields(error));
     for (const handler of this.errorHandlers) {
       try {
         handler(error);
@@ -624,16 +625,6 @@ const CLIENT_LOG_LEVEL: Readonly<Record<LogLevel, ClientLogLevel>> = {
   info: 'info',
   debug: 'debug',
 };
-
-/** An error's task, topic, partition and offset, as log fields. */
-function contextOf(error: StreamsError): LogFields {
-  const fields: LogFields = {};
-  if (error.taskId !== undefined) fields.taskId = error.taskId;
-  if (error.topic !== undefined) fields.topic = error.topic;
-  if (error.partition !== undefined) fields.partition = error.partition;
-  if (error.offset !== undefined) fields.offset = error.offset;
-  return fields;
-}
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
