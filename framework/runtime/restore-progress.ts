@@ -49,7 +49,8 @@ export class RestoreProgress {
       this.#started.set(key, started);
       return;
     }
-    if (now - started.lastReport < this.intervalMs) return;
+    // The last batch's event comes right before the done one: the done line says it.
+    if (now - started.lastReport < this.intervalMs || e.restored >= e.total) return;
     started.lastReport = now;
     const elapsed = Math.max(1, now - started.at);
     const ratePerSecond = (e.restored * 1000) / elapsed;

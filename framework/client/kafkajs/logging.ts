@@ -57,6 +57,9 @@ const HANDLED_ABOVE: readonly [namespace: string | RegExp, message: RegExp][] = 
   ['Consumer', /^(Crash: |Restarting the consumer)/],
   // A send retried, or failed into a transaction the task aborts (producer/sendMessages.js).
   ['Producer', /^Failed to send messages/],
+  // The adapter bounds a transactional producer's retries on purpose (producer.ts): a send
+  // that fails aborts its whole transaction and init() resets the sequences, so EOS holds.
+  ['Producer', /^Limiting retries for the idempotent producer/],
   // A refused authentication: fatal, reported by the runtime (broker/saslAuthenticator/).
   [/^SaslAuthenticator-/, /./],
 ];

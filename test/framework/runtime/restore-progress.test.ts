@@ -51,6 +51,9 @@ t.test('a line per store at most every interval, with rate and time left', async
     ['counts 50000', 'counts 120000', 'other 10'],
     'stores are reported independently',
   );
+  now += 5_000;
+  progress.event(event(200_000));
+  t.equal(lines.length, 3, 'nothing for the last batch: the done event follows');
   progress.event(event(200_000, true));
   now += 10_000;
   progress.event(event(0));

@@ -79,6 +79,11 @@ t.test('failures kafkajs retries, and the runtime reports itself, come at debug'
     [logLevel.ERROR, 'Consumer', 'Crash: KafkaJSNumberOfRetriesExceeded: x'],
     [logLevel.ERROR, 'Producer', 'Failed to send messages: x'],
     [
+      logLevel.WARN,
+      'Producer',
+      'Limiting retries for the idempotent producer may invalidate EoS guarantees',
+    ],
+    [
       logLevel.ERROR,
       'SaslAuthenticator-SCRAM-SHA-512',
       'SASL SCRAM SHA512 authentication failed: x',
