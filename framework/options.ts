@@ -334,6 +334,11 @@ export function compileStreamsAppOptions(options: StreamsAppOptions): CompiledSt
 }
 
 function compileBrokers(brokers: unknown): readonly string[] {
+  if (brokers === undefined)
+    throw new StreamsConfigError(
+      'brokers',
+      'is required: a non-empty array of "host:port" strings',
+    );
   if (!Array.isArray(brokers) || brokers.length === 0) {
     throw new StreamsConfigError('brokers', 'expected a non-empty array of "host:port" strings');
   }
@@ -418,7 +423,40 @@ function rejectUnknownKeys(
   }
 }
 
-const TLS_SETTINGS = ['ca', 'cert', 'key', 'passphrase', 'rejectUnauthorized', 'servername'];
+const TLS_SETTINGS: readonly string[] = [
+  'ca',
+  'cert',
+  'key',
+  'passphrase',
+  'rejectUnauthorized',
+  'servername',
+];
+const SASL_SETTINGS: readonly string[] = ['mechanism', 'username', 'password'];
+const OAUTHBEARER_SETTINGS: readonly string[] = ['mechanism', 'oauthBearerProvider'];
+const RETRY_SETTINGS: readonly string[] = [
+  'retries',
+  'initialRetryTime',
+  'maxRetryTime',
+  'factor',
+  'multiplier',
+];
+const CONSUMER_SETTINGS: readonly string[] = [
+  'maxWaitTimeMs',
+  'minBytes',
+  'maxBytes',
+  'maxBytesPerPartition',
+];
+const PRODUCER_SETTINGS: readonly string[] = ['compression'];
+
+/** The settings of every object-valued option, for docs/configuration.md's check. */
+export const NESTED_OPTION_NAMES: Readonly<Record<string, readonly string[]>> = {
+  ssl: TLS_SETTINGS,
+  sasl: [...new Set([...SASL_SETTINGS, ...OAUTHBEARER_SETTINGS])],
+  retry: RETRY_SETTINGS,
+  consumer: CONSUMER_SETTINGS,
+  producer: PRODUCER_SETTINGS,
+  deserializationErrorHandler: ['deadLetterTopic'],
+};
 
 const isPem = (v: unknown): v is string | Buffer =>
   (typeof v === 'string' && v !== '') || Buffer.isBuffer(v);
@@ -516,7 +554,7 @@ function compileSasl(sasl: unknown): { sasl?: Readonly<SaslOptions> } {
         (mechanism === 'aws' ? ' (AWS IAM: use oauthbearer with a token provider)' : ''),
     );
   if (mechanism === 'oauthbearer') {
-    rejectUnknownKeys('sasl', sasl, ['mechanism', 'oauthBearerProvider']);
+    rejectUnknownKeys('sasl', sasl, OAUTHBEARER_SETTINGS);
     const provider = sasl['oauthBearerProvider'];
     if (typeof provider !== 'function')
       throw new StreamsConfigError(
@@ -530,7 +568,7 @@ function compileSasl(sasl: unknown): { sasl?: Readonly<SaslOptions> } {
       }),
     };
   }
-  rejectUnknownKeys('sasl', sasl, ['mechanism', 'username', 'password']);
+  rejectUnknownKeys('sasl', sasl, SASL_SETTINGS);
   const username = sasl['username'];
   const password = sasl['password'];
   if (typeof username !== 'string' || username === '')
@@ -563,8 +601,7 @@ function compileRetry(value: unknown): Readonly<Required<RetryOptions>> {
   if (value !== undefined && !isPlainObject(value))
     throw new StreamsConfigError(field, `expected an object, got ${kindOf(value)}`);
   const r = value ?? {};
-  const supported = ['retries', 'initialRetryTime', 'maxRetryTime', 'factor', 'multiplier'];
-  rejectUnknownKeys(field, r, supported);
+  rejectUnknownKeys(field, r, RETRY_SETTINGS);
   const int = (key: string, fallback: number, min: number): number => {
     const v = r[key];
     if (v === undefined) return fallback;
@@ -626,12 +663,7 @@ function settingsObject(
 }
 
 function compileConsumerSettings(value: unknown): Readonly<Required<ConsumerSettings>> {
-  const s = settingsObject('consumer', value, [
-    'maxWaitTimeMs',
-    'minBytes',
-    'maxBytes',
-    'maxBytesPerPartition',
-  ]);
+  const s = settingsObject('consumer', value, CONSUMER_SETTINGS);
   const int = (key: keyof ConsumerSettings, fallback: number, min: number): number => {
     const v = s[key];
     if (v === undefined) return fallback;
@@ -652,7 +684,7 @@ function compileConsumerSettings(value: unknown): Readonly<Required<ConsumerSett
 }
 
 function compileProducerSettings(value: unknown): Readonly<Required<ProducerSettings>> {
-  const s = settingsObject('producer', value, ['compression']);
+  const s = settingsObject('producer', value, PRODUCER_SETTINGS);
   const compression = s['compression'] ?? 'none';
   if (compression !== 'none' && compression !== 'gzip') {
     throw new StreamsConfigError(
