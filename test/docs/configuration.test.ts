@@ -21,11 +21,22 @@ interface Row {
   meaning: string;
 }
 
-const rows: Row[] = [...page.matchAll(/^\| `([^`]+)` \| (.*?) \| (.*) \|$/gm)].map((m) => ({
-  option: m[1]!,
-  default: m[2]!,
-  meaning: m[3]!,
-}));
+// Table rows whose first cell is an option in backticks (prettier pads the cells).
+const rows: Row[] = page
+  .split('\n')
+  .filter((line) => line.startsWith('| `'))
+  .map((line) =>
+    line
+      .split('|')
+      .slice(1, -1)
+      .map((cell) => cell.trim()),
+  )
+  .flatMap(([option, defaultCell, meaning]) => {
+    const name = /^`([^`]+)`$/.exec(option ?? '')?.[1];
+    return name === undefined
+      ? []
+      : [{ option: name, default: defaultCell ?? '', meaning: meaning ?? '' }];
+  });
 
 const sorted = (xs: Iterable<string>): string[] => [...xs].sort();
 
@@ -65,7 +76,7 @@ t.test('the defaults shown are the ones applied', async (t) => {
     const value = valueAt(row.option);
     if (row.default === 'required') {
       const { [row.option as 'applicationId']: _, ...without } = base;
-      t.throws(() => compileStreamsAppOptions(without as StreamsAppOptions), {
+      t.throws(() => compileStreamsAppOptions(without as unknown as StreamsAppOptions), {
         field: row.option,
         message: /is required/,
       });
