@@ -128,3 +128,38 @@ t.test('a logger that throws does not stop the app from reporting', async (t) =>
   await t.rejects(app.start(), { message: /Cannot reach/ });
   t.equal(app.state, 'ERROR');
 });
+
+t.test('settings that expose the app are logged as warnings at start', async (t) => {
+  const lines: Record<string, unknown>[] = [];
+  const app = new StreamsApp(topology(), {
+    applicationId: uniqueName('insecure'),
+    brokers: ['127.0.0.1:1'],
+    retry: { retries: 0 },
+    logLevel: 'warn',
+    logger: pinoInto(lines),
+    sasl: { mechanism: 'plain', username: 'u', password: 'p4ssw0rd-never-shown' },
+  });
+  await t.rejects(app.start());
+  t.ok(
+    lines.some((l) => l.level === 40 && /sasl mechanism plain without ssl/.test(String(l.msg))),
+    'plain without TLS',
+  );
+  t.notMatch(JSON.stringify(lines), /p4ssw0rd-never-shown/, 'the password is in no line');
+
+  const unverified: Record<string, unknown>[] = [];
+  const other = new StreamsApp(topology(), {
+    applicationId: uniqueName('unverified'),
+    brokers: ['127.0.0.1:1'],
+    retry: { retries: 0 },
+    logLevel: 'warn',
+    logger: pinoInto(unverified),
+    ssl: { rejectUnauthorized: false },
+  });
+  await t.rejects(other.start());
+  t.ok(
+    unverified.some(
+      (l) => l.level === 40 && /ssl\.rejectUnauthorized is false/.test(String(l.msg)),
+    ),
+    'certificates not verified',
+  );
+});
