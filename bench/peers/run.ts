@@ -270,7 +270,7 @@ class Bench {
    * their topics, so each run reads through its own client.
    */
   async withRunClient<T>(ctx: ClusterContext, fn: (client: KafkaClient) => Promise<T>): Promise<T> {
-    const client = createKafkaClient({
+    const client = await createKafkaClient({
       brokers: ctx.servers,
       clientId: 'bench-peers-run',
       logLevel: 'nothing',
@@ -304,7 +304,7 @@ class Bench {
     log(`starting a ${brokers}-broker cluster`);
     const cluster = await KafkaCluster.start({ brokers });
     const stopCluster = this.scope.defer(() => cluster.stop());
-    const client = createKafkaClient({
+    const client = await createKafkaClient({
       brokers: cluster.bootstrapServers,
       clientId: 'bench-peers',
       logLevel: 'nothing',

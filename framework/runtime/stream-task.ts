@@ -35,6 +35,7 @@ import {
   TaskMigratedError,
   type StreamsErrorContext,
 } from '../errors.ts';
+import type { LogFields } from '../logger.ts';
 import { parseTopicPartitionKey, topicPartitionKey } from '../names.ts';
 import type {
   Cancellable,
@@ -586,6 +587,7 @@ export class StreamTask implements ContextHost {
       this.env.log(
         'warn',
         `skipping a record: ${problem} [task ${this.id}, ${record.topic}-${record.partition}@${record.offset}]`,
+        recordFields(record),
       );
       return undefined;
     }
@@ -608,6 +610,7 @@ export class StreamTask implements ContextHost {
       this.env.log(
         'warn',
         `skipping a record that cannot be deserialized [task ${this.id}, ${record.topic}-${record.partition}@${record.offset}]: ${reason}`,
+        recordFields(record),
       );
       return;
     }
@@ -872,4 +875,9 @@ function outcomeOf(error: StreamsError): TransactionOutcome {
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A record's place as log fields (offsets as decimal strings, as in StreamsErrorContext). */
+function recordFields(record: ConsumedRecord): LogFields {
+  return { topic: record.topic, partition: record.partition, offset: record.offset.toString() };
 }

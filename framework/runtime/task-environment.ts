@@ -10,6 +10,7 @@
  * "Task environment").
  */
 import type { KafkaClient, TopicPartition } from '../client/index.ts';
+import type { LogFields } from '../logger.ts';
 import { topicPartitionKey, transactionalId } from '../names.ts';
 import type { CompiledStreamsAppOptions } from '../options.ts';
 import { getDefaultTelemetry, type Telemetry } from '../telemetry.ts';
@@ -65,6 +66,8 @@ export interface TaskEnvironment extends StateEnvironment {
   committed?(event: CommitEvent): void;
   /** Every processor instance the app's suppliers returned, to catch a supplier returning one twice. */
   readonly processorInstances: WeakSet<object>;
+  /** A log line of the task; `taskId` is added to its fields. */
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: LogFields): void;
 }
 
 export interface TaskEnvironmentDeps {
@@ -79,7 +82,7 @@ export interface TaskEnvironmentDeps {
   partitionCount(topic: string): number | undefined;
   fetchPartitionCount(topic: string): Promise<number>;
   now(): number;
-  log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: LogFields): void;
   committed?(event: CommitEvent): void;
   restoring?(event: RestoreEvent): void;
   /** Shared by every task of one app. @default a new set per environment */
@@ -139,7 +142,7 @@ export function createTaskEnvironment(taskId: string, deps: TaskEnvironmentDeps)
     partitionCount: (topic) => deps.partitionCount(topic),
     fetchPartitionCount: (topic) => deps.fetchPartitionCount(topic),
     now: () => deps.now(),
-    log: (level, message) => deps.log(level, message),
+    log: (level, message, fields) => deps.log(level, message, { taskId, ...fields }),
     ...(deps.committed ? { committed: deps.committed } : {}),
     ...(deps.restoring ? { restoring: deps.restoring } : {}),
     async changelogOffsets(topic, partition) {

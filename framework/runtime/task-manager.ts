@@ -19,6 +19,7 @@
  */
 import type { ConsumedBatch, GroupConsumer, TopicPartition } from '../client/index.ts';
 import { StreamsError, TaskCorruptedError, TaskMigratedError } from '../errors.ts';
+import { contextFields, type LogFields } from '../logger.ts';
 import { taskId as taskIdOf } from '../names.ts';
 import type { CompiledStreamsAppOptions } from '../options.ts';
 import type { BuiltTopology, Subtopology } from '../topology.ts';
@@ -52,7 +53,7 @@ export interface TaskManagerDeps {
   environment(taskId: string, control: TaskConsumerControl): TaskEnvironment;
   /** Purges repartition records below these offsets. */
   purge?(offsets: { topic: string; partition: number; offset: bigint }[]): Promise<void>;
-  log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: LogFields): void;
   /** A failure retrying cannot help: stop the app. */
   fatal(error: StreamsError): void;
   /** Tasks started or stopped running. */
@@ -280,7 +281,7 @@ export class TaskManager {
     if (this.closing || !this.deps.specs.has(task.id)) return;
     const error = asError(err, task.id);
     if (error instanceof TaskMigratedError) {
-      this.deps.log('warn', error.message);
+      this.deps.log('warn', error.message, contextFields(error));
       this.deps.consumer.pause(this.partitionsOf(task.id));
       this.retries.set(task.id, {
         notBefore: this.deps.now() + this.deps.options.sessionTimeoutMs,
@@ -289,7 +290,7 @@ export class TaskManager {
     } else if (error instanceof TaskCorruptedError) {
       const failures = (this.failures.get(task.id) ?? 0) + 1;
       this.failures.set(task.id, failures);
-      this.deps.log('warn', `${error.message}; rebuilding the task`);
+      this.deps.log('warn', `${error.message}; rebuilding the task`, contextFields(error));
       this.deps.consumer.pause(this.partitionsOf(task.id));
       this.retries.set(task.id, {
         notBefore: this.deps.now() + Math.min(5000, 50 * 2 ** failures),

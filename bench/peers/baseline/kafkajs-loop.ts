@@ -10,6 +10,7 @@
  * (KIP-447 style). Options from the same PEER_* variables as the streamtx
  * apps (streamtx/env.ts); the only guarantee it runs is exactly_once.
  */
+// eslint-disable-next-line no-restricted-imports -- the raw kafkajs baseline the peers bench compares streamtx with
 import { Kafka, logLevel, type Transaction } from 'kafkajs';
 import { peerEnv } from '../streamtx/env.ts';
 
