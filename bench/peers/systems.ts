@@ -47,7 +47,7 @@ export interface AppSpec {
 export function supports(system: SystemName, topology: TopologyName): boolean {
   switch (system) {
     case 'streamtx':
-      return topology === 'map' || topology === 'count';
+      return true;
     case 'kafka-streams':
       return true;
     case 'kafkajs-loop':
