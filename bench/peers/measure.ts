@@ -45,8 +45,16 @@ export async function measureThroughput(options: {
    * as well, i.e. the last sub-topology has caught up.
    */
   internalSources: string[];
-  /** End offsets (read_uncommitted) of an internal source topic. */
-  endOffsetsOf: (topic: string) => Promise<Map<number, bigint>>;
+  /**
+   * Whether an internal source partition holds a committed record at or after
+   * `offset`. Not an end-offset comparison: Kafka Streams commits its
+   * consumer's position, past the transaction markers at a partition's end,
+   * while streamtx commits the offset after the last record it processed, so
+   * a partition read to its end may still have markers after it.
+   */
+  recordsFrom: (topic: string, partition: number, offset: bigint) => Promise<boolean>;
+  /** Partition count of each internal source. */
+  partitionsOf: (topic: string) => Promise<number>;
   app: PeerProcess;
   startedAt: number;
   pollMs: number;
@@ -73,16 +81,17 @@ export async function measureThroughput(options: {
       for (const [partition, end] of endOffsets) {
         if ((committed.get(partition) ?? 0n) < end) return false;
       }
-      // The input is all committed, so nothing more is written to internal topics:
-      // their end offsets are final. (Kafka Streams commits its consumer's position,
-      // which moves past the transaction markers at their ends.)
+      // The input is all committed, and with it every transaction that wrote to an
+      // internal topic: their content is final, and done once no record is left
+      // after the group's committed offset.
       for (const internal of options.internalSources) {
-        const [ends, done] = await Promise.all([
-          options.endOffsetsOf(internal),
+        const [partitions, done] = await Promise.all([
+          options.partitionsOf(internal),
           admin.committedOffsets(groupId, internal),
         ]);
-        for (const [partition, end] of ends) {
-          if ((done.get(partition) ?? 0n) < end) return false;
+        for (let partition = 0; partition < partitions; partition++) {
+          if (await options.recordsFrom(internal, partition, done.get(partition) ?? 0n))
+            return false;
         }
       }
       return now;

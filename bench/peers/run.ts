@@ -490,7 +490,13 @@ class Bench {
           endOffsets,
           records: workload.records,
           internalSources: internalSources(applicationId, topology),
-          endOffsetsOf: (topic) => runClient.admin.endOffsets(topic, 'read_uncommitted'),
+          partitionsOf: async (topic) =>
+            (await runClient.admin.endOffsets(topic, 'read_committed')).size,
+          recordsFrom: async (topic, partition, offset) => {
+            for await (const records of runClient.readPartition(topic, partition, offset, 'end'))
+              if (records.length > 0) return true;
+            return false;
+          },
           app,
           startedAt,
           pollMs: this.config.pollMs,

@@ -134,7 +134,9 @@ export class PeerProcess {
       switch (system) {
         case 'streamtx': {
           const m = /^streamtx (?:tasks |state RUNNING tasks=)(\S*)$/.exec(line);
-          return m !== null && (m[1] ?? '').split(',').filter(Boolean).length === partitions;
+          // A repartition splits the topology in two sub-topologies, a task per partition each.
+          const tasks = partitions * (this.spec.topology === 'repartition-count' ? 2 : 1);
+          return m !== null && (m[1] ?? '').split(',').filter(Boolean).length === tasks;
         }
         case 'kafka-streams':
           return line === 'kafka-streams state RUNNING';
