@@ -56,7 +56,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 const USAGE = `usage: npx tsx bench/peers/run.ts [options]
   --brokers 1,3            cluster sizes, one cluster each (default 1,3)
-  --topology map,count     ${TOPOLOGIES.join(' | ')} (default map,count)
+  --topology T[,T]         ${TOPOLOGIES.join(' | ')} (default all)
   --guarantee G[,G]        exactly_once | at_least_once (default both)
   --commit-interval-ms N   only the cells with this commit interval (default: exactly_once at 100 and 1000, at_least_once at 100)
   --systems S[,S]          ${SYSTEMS.join(' | ')} (default all; the kafkajs loop runs the map under exactly_once only)
@@ -133,7 +133,7 @@ function parseArgs(argv: string[]): Args {
     : [100, 1000];
   return {
     brokers,
-    topologies: list('--topology', TOPOLOGIES, ['map', 'count']),
+    topologies: list('--topology', TOPOLOGIES, [...TOPOLOGIES]),
     guarantees: list<ProcessingGuarantee>(
       '--guarantee',
       ['exactly_once', 'at_least_once'],
