@@ -261,13 +261,7 @@ class ChaosRun {
     if (external?.aborted) this.abort.abort();
     external?.addEventListener('abort', onAbort);
     // The hard bound: whatever hangs, the run ends (and cleans up) by then.
-    const bound = setTimeout(
-      () => {
-        this.error ??= 'the run exceeded its time bound';
-        this.abort.abort();
-      },
-      this.o.durationMs + this.o.drainTimeoutMs + 8 * 60_000,
-    );
+    this.armBound(this.o.durationMs + this.o.drainTimeoutMs + 8 * 60_000);
     const progress = setInterval(() => this.progress(), 2000);
     progress.unref();
     try {
@@ -280,12 +274,22 @@ class ChaosRun {
     } catch (err) {
       this.error ??= err instanceof Error ? err.message : String(err);
     } finally {
-      clearTimeout(bound);
+      clearTimeout(this.bound);
       clearInterval(progress);
       external?.removeEventListener('abort', onAbort);
       await this.cleanup();
     }
     return this.report();
+  }
+
+  private bound: NodeJS.Timeout | undefined;
+
+  private armBound(ms: number): void {
+    clearTimeout(this.bound);
+    this.bound = setTimeout(() => {
+      this.error ??= 'the run exceeded its time bound';
+      this.abort.abort();
+    }, ms);
   }
 
   private get signal(): AbortSignal {
@@ -525,6 +529,9 @@ class ChaosRun {
   private async verify(): Promise<void> {
     this.enter('verifying');
     const started = Date.now();
+    // Verification reads every topic twice: its bound grows with the input
+    // (a 30-minute soak at 3 000 records/s leaves 5.4 M input records and more output).
+    this.armBound(8 * 60_000 + (this.input?.committed.length ?? 0) / 5);
     const client = this.client!;
     const read = (topic: string, uncommitted: boolean): Promise<TopicRead> =>
       readTopic(client, topic, { timeoutMs: READ_TIMEOUT_MS, uncommitted });

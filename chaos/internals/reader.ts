@@ -29,35 +29,68 @@ export async function transactionsFinished(
   );
 }
 
+/** Fetches of 8 MiB: a long soak's topics hold millions of records. */
+const FETCH_BYTES = 8 * 1_048_576;
+
 export async function readTopic(
   client: KafkaClient,
   topic: string,
   options: { timeoutMs: number; uncommitted: boolean },
 ): Promise<TopicRead> {
-  const ends = await transactionsFinished(client, topic, options.timeoutMs);
-  const read = async (isolation: IsolationLevel): Promise<ChaosRecord[]> => {
-    const records: ChaosRecord[] = [];
-    for (const [partition, end] of [...ends].sort((a, b) => a[0] - b[0])) {
-      if (end === 0n) continue;
-      for await (const batch of client.readPartition(topic, partition, 0n, end, {
-        isolation,
-        timeoutMs: options.timeoutMs,
-      })) {
-        for (const r of batch) records.push(toChaosRecord(r));
-      }
-    }
-    return records;
-  };
-  const committed = await read('read_committed');
-  const uncommitted = options.uncommitted ? await read('read_uncommitted') : committed;
-  return { topic, committed, uncommitted };
+  const ends = [...(await transactionsFinished(client, topic, options.timeoutMs))]
+    .filter(([, end]) => end > 0n)
+    .sort((a, b) => a[0] - b[0]);
+  // One read per partition, side by side (the brokers serve them in parallel);
+  // the deadline grows with the partition, 1 s per 10 000 records on top.
+  const readAll = (
+    isolation: IsolationLevel,
+    toRecord: (r: ConsumedRecord, partitionIndex: number) => ChaosRecord,
+  ): Promise<ChaosRecord[][]> =>
+    Promise.all(
+      ends.map(async ([partition, end], index) => {
+        const records: ChaosRecord[] = [];
+        for await (const batch of client.readPartition(topic, partition, 0n, end, {
+          isolation,
+          timeoutMs: options.timeoutMs + Number(end / 10n),
+          maxBytes: FETCH_BYTES,
+        })) {
+          for (const r of batch) records.push(toRecord(r, index));
+        }
+        return records;
+      }),
+    );
+  const keys = new Map<string, string>();
+  const committedParts = await readAll('read_committed', (r) => toChaosRecord(r, keys));
+  let uncommittedParts = committedParts;
+  if (options.uncommitted) {
+    // Both reads are in offset order: a record also read committed is that same
+    // object, so only aborted records cost memory twice.
+    const cursors = committedParts.map(() => 0);
+    uncommittedParts = await readAll('read_uncommitted', (r, index) => {
+      const part = committedParts[index]!;
+      let i = cursors[index]!;
+      while (i < part.length && BigInt(part[i]!.offset) < r.offset) i++;
+      cursors[index] = i;
+      const same = part[i];
+      return same !== undefined && same.offset === r.offset.toString()
+        ? same
+        : toChaosRecord(r, keys);
+    });
+  }
+  return { topic, committed: committedParts.flat(), uncommitted: uncommittedParts.flat() };
 }
 
-function toChaosRecord(r: ConsumedRecord): ChaosRecord {
+/** Keys repeat (a workload has few): one string per distinct key. */
+function toChaosRecord(r: ConsumedRecord, keys: Map<string, string>): ChaosRecord {
+  let key: string | null = null;
+  if (r.key !== null) {
+    const k = r.key.toString();
+    key = keys.get(k) ?? (keys.size < 100_000 ? (keys.set(k, k), k) : k);
+  }
   return {
     partition: r.partition,
     offset: r.offset.toString(),
-    key: r.key === null ? null : r.key.toString(),
+    key,
     value: r.value === null ? null : r.value.toString(),
   };
 }
