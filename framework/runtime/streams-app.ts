@@ -309,7 +309,7 @@ export class StreamsApp {
     return {
       name: 'streamtx-task',
       version: 1,
-      subscriptionUserData: () => encodeClaims({ owned: this.tasks?.owned ?? [], stateful: [] }),
+      subscriptionUserData: () => encodeClaims({ owned: this.tasks?.owned ?? [], offsets: {} }),
       assign: ({ members }) => {
         const byMember = assignTasks(
           [...this.taskSpecs.values()],
