@@ -41,7 +41,8 @@ export const RUN_USAGE = `usage: streamtx run <app-module>
   function returning them). A .js/.mjs module runs with plain node; a .ts module
   needs tsx in your project (npm install --save-dev tsx).
   SIGTERM or SIGINT closes the worker gracefully (commit, close producers, leave
-  the group). stdout: 'streamtx state <STATE> tasks=<ids>', 'streamtx tasks <ids>'.`;
+  the group). stdout: 'streamtx state <STATE> tasks=<ids>', 'streamtx tasks <ids>',
+  'streamtx standbys <ids>'.`;
 
 export async function runCommand(args: string[]): Promise<number> {
   const [modulePath, ...extra] = args;
@@ -86,11 +87,17 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   // Task ownership changes without a state change; report it for harnesses.
   let reported = '';
+  let reportedStandbys = '';
   const report = setInterval(() => {
     const tasks = app.runningTasks.join(',');
     if (tasks !== reported && app.state === 'RUNNING') {
       reported = tasks;
       print(`streamtx tasks ${tasks}`);
+    }
+    const standbys = app.standbyTasks.join(',');
+    if (standbys !== reportedStandbys) {
+      reportedStandbys = standbys;
+      print(`streamtx standbys ${standbys}`);
     }
   }, 200);
   await done;
