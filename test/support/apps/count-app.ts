@@ -1,0 +1,61 @@
+// A worker app for the standby and query tests: counts records per key in the SQLite store
+// `counts` and emits `<count>` per input record. Configured by env.
+import {
+  Serdes,
+  Topology,
+  type Processor,
+  type ProcessorContext,
+  type Record as StreamRecord,
+} from '../../../framework/index.ts';
+import { Stores, type KeyValueStore } from '../../../stores/index.ts';
+
+const env = process.env;
+const required = (name: string): string => {
+  const v = env[name];
+  if (!v) throw new Error(`count-app needs ${name}`);
+  return v;
+};
+
+class Count implements Processor<string, string, string, string> {
+  private context!: ProcessorContext<string, string>;
+  private counts!: KeyValueStore<string, number>;
+  init(context: ProcessorContext<string, string>): void {
+    this.context = context;
+    this.counts = context.getStateStore<KeyValueStore<string, number>>('counts');
+  }
+  async process(record: StreamRecord<string, string>): Promise<void> {
+    const n = (this.counts.get(record.key) ?? 0) + 1;
+    this.counts.put(record.key, n);
+    await this.context.forward({ ...record, value: String(n), headers: {} });
+  }
+}
+
+export const topology = new Topology()
+  .addSource('input', {
+    topics: [required('INPUT')],
+    keySerde: Serdes.string(),
+    valueSerde: Serdes.string(),
+  })
+  .addProcessor('count', () => new Count(), 'input')
+  .addStateStore(
+    Stores.keyValue('counts', { keySerde: Serdes.string(), valueSerde: Serdes.int32() }),
+    'count',
+  )
+  .addSink(
+    'output',
+    { topic: required('OUTPUT'), keySerde: Serdes.string(), valueSerde: Serdes.string() },
+    'count',
+  );
+
+export const options = {
+  applicationId: required('APP_ID'),
+  brokers: required('BROKERS').split(','),
+  stateDir: required('STATE_DIR'),
+  numStandbyReplicas: Number(env.STANDBYS ?? 0),
+  ...(env.APP_SERVER ? { applicationServer: env.APP_SERVER } : {}),
+  ...(env.RACK ? { rackId: env.RACK } : {}),
+  sessionTimeoutMs: Number(env.SESSION_TIMEOUT_MS ?? 6000),
+  heartbeatIntervalMs: 500,
+  rebalanceTimeoutMs: 20_000,
+  logLevel: 'info' as const,
+};
