@@ -120,8 +120,8 @@ function worker(t: Test, shared?: MemoryOutput) {
     options,
     specs,
     consumer,
-    environment: (taskId, seek) => {
-      const env = output.environment(taskId, options, { seek, now: Date.now, logs });
+    environment: (taskId, control) => {
+      const env = output.environment(taskId, options, { seek: control.seek, now: Date.now, logs });
       return { ...env, restoring: (e) => void restores.push(e) };
     },
     standbyEnvironment: () =>

@@ -49,6 +49,7 @@ t.test(
       OUTPUT: output,
       BROKERS: brokers.join(','),
       STANDBYS: '1',
+      REBALANCE_TIMEOUT_MS: '20000',
     });
     const workers = dirs.map((dir, i) =>
       start(`w${i}`, { STATE_DIR: dir, APP_SERVER: `127.0.0.1:${18080 + i}` }),

@@ -1,5 +1,6 @@
-// A worker app for the standby and query tests: counts records per key in the SQLite store
-// `counts` and emits `<count>` per input record. Configured by env.
+// A worker app for the runtime, standby and query tests: counts records per key of INPUT in
+// the changelogged store `counts` and writes each new count (as text) to OUTPUT. Configured by
+// env (STANDBYS, APP_SERVER, RACK, SESSION_TIMEOUT_MS optional).
 import {
   Serdes,
   Topology,
@@ -26,7 +27,7 @@ class Count implements Processor<string, string, string, string> {
   async process(record: StreamRecord<string, string>): Promise<void> {
     const n = (this.counts.get(record.key) ?? 0) + 1;
     this.counts.put(record.key, n);
-    await this.context.forward({ ...record, value: String(n), headers: {} });
+    await this.context.forward({ ...record, value: String(n) });
   }
 }
 
@@ -56,6 +57,6 @@ export const options = {
   ...(env.RACK ? { rackId: env.RACK } : {}),
   sessionTimeoutMs: Number(env.SESSION_TIMEOUT_MS ?? 6000),
   heartbeatIntervalMs: 500,
-  rebalanceTimeoutMs: 20_000,
+  ...(env.REBALANCE_TIMEOUT_MS ? { rebalanceTimeoutMs: Number(env.REBALANCE_TIMEOUT_MS) } : {}),
   logLevel: 'info' as const,
 };
