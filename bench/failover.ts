@@ -54,7 +54,7 @@ interface Result {
   keys: number;
   standby: boolean;
   seconds: number;
-  restored: number;
+  restored: number | undefined;
   load: string;
 }
 
@@ -165,7 +165,8 @@ try {
       });
       const seconds = (performance.now() - killedAt) / 1000;
       const line = restoredLine(b);
-      const restored = line ? Number(line.split(' ')[4]!.split('/')[0]) : 0;
+      // "streamtx restored 0_0 state <done>/<total>"; absent would mean no restore was reported.
+      const restored = line ? Number(line.split(' ')[4]!.split('/')[0]) : undefined;
       return { keys, standby, seconds, restored, load };
     } finally {
       flowing = false;
@@ -179,7 +180,7 @@ try {
     for (const standby of [false, true]) {
       const r = await measure(keys, standby);
       console.error(
-        `${keys} keys, ${standby ? 'standby' : 'no standby'}: ${r.seconds.toFixed(1)} s, ${r.restored} records restored (load ${r.load})`,
+        `${keys} keys, ${standby ? 'standby' : 'no standby'}: ${r.seconds.toFixed(1)} s, ${r.restored ?? 'no restore line,'} records restored (load ${r.load})`,
       );
       results.push(r);
     }
@@ -194,7 +195,7 @@ try {
   console.log('| ---: | --- | ---: | ---: | --- |');
   for (const r of results)
     console.log(
-      `| ${r.keys} | ${r.standby ? 'yes' : 'no'} | ${r.seconds.toFixed(1)} s | ${r.restored} | ${r.load} |`,
+      `| ${r.keys} | ${r.standby ? 'yes' : 'no'} | ${r.seconds.toFixed(1)} s | ${r.restored ?? 'no restore line'} | ${r.load} |`,
     );
 } finally {
   for (const w of workers)
