@@ -135,6 +135,7 @@ export {
 } from './runtime/restore-progress.ts';
 export type { CommitEvent } from './runtime/task-environment.ts';
 export type { RestoreEvent } from './runtime/state-manager.ts';
+export type { HostInfo, KeyQueryMetadata, WorkerMetadata } from './runtime/queries.ts';
 
 export {
   noopTelemetry,
@@ -149,6 +150,7 @@ export {
   type CommitResult,
   type RestoreScope,
   type LagSample,
+  type StandbySample,
   type TransactionOutcome,
 } from './telemetry.ts';
 // The OpenTelemetry adapter is the `streamtx/otel` entry (otel.ts at the package root): it

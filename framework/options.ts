@@ -144,6 +144,25 @@ export interface StreamsAppOptions {
   /** Producer settings (the ones streamtx does not own). @default {} */
   producer?: ProducerSettings;
   /**
+   * Standby replicas per stateful task (Kafka Streams' num.standby.replicas): other workers
+   * tail the task's changelogs into their own SQLite copy, so a failover replays only the
+   * tail. Placed on workers other than the active's (other `rackId`s first); a task whose
+   * logged stores are all in memory gets none (an in-memory copy does not survive the handover).
+   * @default 0
+   */
+  numStandbyReplicas?: number;
+  /**
+   * This worker's `host:port` for interactive queries (Kafka Streams' application.server):
+   * shared with the group, so `metadataForKey` on any worker names the worker hosting a key.
+   * streamtx serves nothing on it; your app does (see examples/interactive-queries).
+   */
+  applicationServer?: string;
+  /**
+   * A tag of the host, rack or zone this worker runs on: standbys go to workers with another
+   * tag than the active's first (Kafka Streams' rack-aware standby placement).
+   */
+  rackId?: string;
+  /**
    * Where the runtime's spans and metrics go, e.g. `openTelemetry()`.
    * @default the process default (`setDefaultTelemetry`), which records nothing unless set
    */
@@ -180,6 +199,9 @@ export interface CompiledStreamsAppOptions {
   readonly retry: Readonly<Required<RetryOptions>>;
   readonly consumer: Readonly<Required<ConsumerSettings>>;
   readonly producer: Readonly<Required<ProducerSettings>>;
+  readonly numStandbyReplicas: number;
+  readonly applicationServer?: string;
+  readonly rackId?: string;
   /** Absent when not set: the runtime then uses the process default (`getDefaultTelemetry()`) when a task starts. */
   readonly telemetry?: Telemetry;
 }
@@ -210,6 +232,9 @@ const OPTION_NAMES: readonly (keyof StreamsAppOptions)[] = [
   'retry',
   'consumer',
   'producer',
+  'numStandbyReplicas',
+  'applicationServer',
+  'rackId',
   'telemetry',
 ];
 
@@ -320,6 +345,9 @@ export function compileStreamsAppOptions(options: StreamsAppOptions): CompiledSt
     retry: compileRetry(options.retry),
     consumer: compileConsumerSettings(options.consumer),
     producer: compileProducerSettings(options.producer),
+    numStandbyReplicas: integer(options, 'numStandbyReplicas', 0, 0),
+    ...compileApplicationServer(options.applicationServer),
+    ...optionalField('rackId', optionalString(options, 'rackId')),
     ...compileTelemetry(options.telemetry),
   };
 
@@ -370,6 +398,23 @@ function compileBrokers(brokers: unknown): readonly string[] {
       return broker as string;
     }),
   );
+}
+
+function compileApplicationServer(value: unknown): { applicationServer?: string } {
+  if (value === undefined) return {};
+  const match = typeof value === 'string' ? BROKER.exec(value) : null;
+  const port = Number(match?.[2]);
+  if (!match || port < 1 || port > 65_535) {
+    throw new StreamsConfigError(
+      'applicationServer',
+      `expected "host:port" (where this worker answers interactive queries), got ${JSON.stringify(value)}`,
+    );
+  }
+  return { applicationServer: value as string };
+}
+
+function optionalField<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 function compileDeserializationErrorHandler(handler: unknown): DeserializationErrorHandler {

@@ -177,4 +177,18 @@ export interface StoreBuilder<S extends StateStore = StateStore> {
    */
   readonly changelogConfig?: { readonly [config: string]: string };
   build(): S;
+  /**
+   * The changelog offset recorded in the store's file in a task's state directory, read
+   * without opening the store for writing; undefined when there is none to trust (no file, no
+   * recorded offset, another layout) and for stores that keep nothing on disk. A worker
+   * reports it for every task whose state it holds, so the assignment can prefer the most
+   * caught-up holder (docs/architecture.md, "Standby replicas and state-aware assignment").
+   */
+  readCheckpoint?(stateDir: string): bigint | undefined;
+  /**
+   * One read-only view over the committed state of a worker's instances of this store (one per
+   * task), for interactive queries (`StreamsApp.store`). `instances` is asked on every read,
+   * so the view follows tasks as they come and go; reads never see a task's open transaction.
+   */
+  queryableView?(instances: () => readonly StateStore[]): object;
 }

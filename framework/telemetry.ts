@@ -42,6 +42,20 @@ export interface Telemetry {
    * are collected (e.g. on a Prometheus scrape). Returns an unregister function.
    */
   observeLag(applicationId: string, sample: () => Promise<LagSample[]>): () => void;
+  /**
+   * Registers a source of standby samples (per standby task and store: its lag behind the
+   * changelog end); sampled when metrics are collected. Returns an unregister function.
+   */
+  observeStandbys?(applicationId: string, sample: () => StandbySample[]): () => void;
+  /** A standby applied changelog records (the standbys' tail rate). */
+  standbyReplayed?(applicationId: string, taskId: string, store: string, records: number): void;
+}
+
+export interface StandbySample {
+  taskId: string;
+  store: string;
+  /** Changelog end at the standby's last round minus its checkpoint. */
+  lag: number;
 }
 
 export interface LagSample {

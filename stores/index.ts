@@ -82,6 +82,11 @@ export {
   type SessionStore,
 } from './session-store.ts';
 export type { TransactionalStateStore } from './transactional-store.ts';
+export type {
+  ReadOnlyKeyValueStore,
+  ReadOnlySessionStore,
+  ReadOnlyWindowStore,
+} from './queryable.ts';
 export { encodeWindowKey, decodeWindowKey } from './internals/window-key-schema.ts';
 export { encodeSessionKey, decodeSessionKey } from './internals/session-key-schema.ts';
 export { encodeTimestampedValue, decodeTimestampedValue } from './internals/value-and-timestamp.ts';

@@ -11,6 +11,8 @@ import { SerializationError } from '../framework/errors.ts';
 import type { StateStoreContext } from '../framework/processor.ts';
 import type { Serde } from '../framework/serdes.ts';
 import type { BytesEntry, KeyValueBytesStore } from './internals/bytes-store.ts';
+import { committedKeyValueView } from './internals/committed-view.ts';
+import type { ReadOnlyKeyValueStore } from './queryable.ts';
 import type { TransactionalStateStore } from './transactional-store.ts';
 
 export interface KeyValue<K, V> {
@@ -46,6 +48,7 @@ export interface KeyValueStore<K, V> extends TransactionalStateStore {
 /** The outer layer: serdes over a byte store, plus the lifecycle passed through. */
 export class SerdeKeyValueStore<K, V> implements KeyValueStore<K, V> {
   #topic: string;
+  #committed: SerdeKeyValueStore<K, V> | undefined;
 
   constructor(
     readonly name: string,
@@ -68,6 +71,21 @@ export class SerdeKeyValueStore<K, V> implements KeyValueStore<K, V> {
     // Serdes see the changelog topic, as Kafka Streams passes it to store serdes.
     this.#topic = changelogTopic(context.applicationId, this.name);
     this.inner.init(context);
+  }
+  /**
+   * A read-only view of this store's committed state, for interactive queries: it never sees
+   * the owning task's open transaction (stores/queryable.ts).
+   */
+  committedView(): ReadOnlyKeyValueStore<K, V> {
+    const view = (this.#committed ??= new SerdeKeyValueStore(
+      this.name,
+      committedKeyValueView(this.name, this.inner),
+      this.keySerde,
+      this.valueSerde,
+      false,
+    ));
+    view.#topic = this.#topic;
+    return view;
   }
 
   get(key: K): V | undefined {

@@ -18,6 +18,8 @@ import type { StateStore, StateStoreContext } from '../framework/processor.ts';
 import type { Serde } from '../framework/serdes.ts';
 import type { SessionBytesEntry, SessionBytesStore } from './internals/bytes-store.ts';
 import { checkSession, checkTime } from './internals/bytes-store.ts';
+import { committedSessionView } from './internals/committed-view.ts';
+import type { ReadOnlySessionStore } from './queryable.ts';
 import type { TransactionalStateStore } from './transactional-store.ts';
 
 /** One session of one key: [start, end], both inclusive (ms). */
@@ -90,6 +92,7 @@ const MAX = Number.MAX_SAFE_INTEGER;
 
 export class SerdeSessionStore<K, V> implements SessionStore<K, V> {
   #topic: string;
+  #committed: SerdeSessionStore<K, V> | undefined;
 
   constructor(
     readonly name: string,
@@ -117,6 +120,21 @@ export class SerdeSessionStore<K, V> implements SessionStore<K, V> {
   init(context: StateStoreContext): void {
     this.#topic = changelogTopic(context.applicationId, this.name);
     this.inner.init(context);
+  }
+  /**
+   * A read-only view of this store's committed state, for interactive queries: it never sees
+   * the owning task's open transaction (stores/queryable.ts).
+   */
+  committedView(): ReadOnlySessionStore<K, V> {
+    const view = (this.#committed ??= new SerdeSessionStore(
+      this.name,
+      committedSessionView(this.name, this.inner),
+      this.keySerde,
+      this.valueSerde,
+      false,
+    ));
+    view.#topic = this.#topic;
+    return view;
   }
 
   put(session: Session<K>, value: V | null): void {

@@ -8,7 +8,7 @@
  * the 8-byte timestamp (Kafka Streams' ValueAndTimestampSerde), not copies of them.
  */
 import { TopologyError } from '../framework/errors.ts';
-import type { StoreBuilder } from '../framework/processor.ts';
+import type { StateStore, StoreBuilder } from '../framework/processor.ts';
 import type { Serde } from '../framework/serdes.ts';
 import type {
   KeyValueBytesStore,
@@ -24,21 +24,32 @@ import {
 import { MemoryKeyValueBytesStore } from './internals/memory-key-value-bytes-store.ts';
 import { MemorySessionBytesStore } from './internals/memory-session-bytes-store.ts';
 import { MemoryWindowBytesStore } from './internals/memory-window-bytes-store.ts';
+import { readCheckpointFile } from './internals/sqlite-bytes-store.ts';
 import { SqliteKeyValueBytesStore } from './internals/sqlite-key-value-bytes-store.ts';
 import { SqliteSessionBytesStore } from './internals/sqlite-session-bytes-store.ts';
 import { SqliteWindowBytesStore } from './internals/sqlite-window-bytes-store.ts';
+import { storeFilePath } from './internals/store-file.ts';
 import { valueAndTimestampSerde } from './internals/value-and-timestamp.ts';
 import { SerdeKeyValueStore, type KeyValueStore } from './key-value-store.ts';
 import { SerdeSessionStore, type SessionStore } from './session-store.ts';
 import {
   SerdeTimestampedKeyValueStore,
   type TimestampedKeyValueStore,
+  type ValueAndTimestamp,
 } from './timestamped-key-value-store.ts';
 import {
   SerdeTimestampedWindowStore,
   type TimestampedWindowStore,
 } from './timestamped-window-store.ts';
 import { SerdeWindowStore, type WindowStore } from './window-store.ts';
+import {
+  compositeKeyValueStore,
+  compositeSessionStore,
+  compositeWindowStore,
+  type ReadOnlyKeyValueStore,
+  type ReadOnlySessionStore,
+  type ReadOnlyWindowStore,
+} from './queryable.ts';
 
 export interface KeyValueStoreOptions<K, V> {
   keySerde: Serde<K>;
@@ -78,18 +89,23 @@ export interface SessionStoreOptions<K, V> extends KeyValueStoreOptions<K, V> {
 
 export interface KeyValueStoreBuilder<K, V> extends StoreBuilder<KeyValueStore<K, V>> {
   readonly persistent: boolean;
+  queryableView(instances: () => readonly StateStore[]): ReadOnlyKeyValueStore<K, V>;
 }
 
 export interface TimestampedKeyValueStoreBuilder<K, V> extends StoreBuilder<
   TimestampedKeyValueStore<K, V>
 > {
   readonly persistent: boolean;
+  queryableView(
+    instances: () => readonly StateStore[],
+  ): ReadOnlyKeyValueStore<K, ValueAndTimestamp<V>>;
 }
 
 export interface WindowStoreBuilder<K, V> extends StoreBuilder<WindowStore<K, V>> {
   readonly persistent: boolean;
   readonly windowSizeMs: number;
   readonly retentionMs: number;
+  queryableView(instances: () => readonly StateStore[]): ReadOnlyWindowStore<K, V>;
 }
 
 export interface TimestampedWindowStoreBuilder<K, V> extends StoreBuilder<
@@ -98,11 +114,31 @@ export interface TimestampedWindowStoreBuilder<K, V> extends StoreBuilder<
   readonly persistent: boolean;
   readonly windowSizeMs: number;
   readonly retentionMs: number;
+  queryableView(
+    instances: () => readonly StateStore[],
+  ): ReadOnlyWindowStore<K, ValueAndTimestamp<V>>;
 }
 
 export interface SessionStoreBuilder<K, V> extends StoreBuilder<SessionStore<K, V>> {
   readonly persistent: boolean;
   readonly retentionMs: number;
+  queryableView(instances: () => readonly StateStore[]): ReadOnlySessionStore<K, V>;
+}
+
+/** `readCheckpoint` of a persistent store whose SQLite file has layout `kind`. */
+function checkpointReader(
+  name: string,
+  persistent: boolean,
+  kind: string,
+): Pick<StoreBuilder, 'readCheckpoint'> {
+  return persistent
+    ? { readCheckpoint: (stateDir) => readCheckpointFile(storeFilePath(stateDir, name), kind) }
+    : {};
+}
+
+/** The committed views of the instances a builder built (each a Serde*Store). */
+function viewsOf<T>(instances: () => readonly StateStore[], view: (store: never) => T): () => T[] {
+  return () => instances().map((store) => view(store as never));
 }
 
 /** Store names become file and topic names: the characters Kafka allows in topic names. */
@@ -137,6 +173,11 @@ function keyValue<K, V>(
     persistent,
     loggingEnabled,
     changelogConfig: Object.freeze({ 'cleanup.policy': 'compact' }),
+    ...checkpointReader(name, persistent, 'key-value'),
+    queryableView: (instances) =>
+      compositeKeyValueStore(
+        viewsOf(instances, (s: SerdeKeyValueStore<K, V>) => s.committedView()),
+      ),
     build() {
       let inner: KeyValueBytesStore = persistent
         ? new SqliteKeyValueBytesStore(name, loggingEnabled)
@@ -170,6 +211,11 @@ function timestampedKeyValue<K, V>(
     persistent,
     loggingEnabled,
     changelogConfig: Object.freeze({ 'cleanup.policy': 'compact' }),
+    ...checkpointReader(name, persistent, 'timestamped-key-value'),
+    queryableView: (instances) =>
+      compositeKeyValueStore(
+        viewsOf(instances, (s: SerdeTimestampedKeyValueStore<K, V>) => s.committedView()),
+      ),
     build() {
       let inner: KeyValueBytesStore = persistent
         ? new SqliteKeyValueBytesStore(name, loggingEnabled, 'timestamped-key-value')
@@ -229,6 +275,9 @@ function window<K, V>(name: string, options: WindowStoreOptions<K, V>): WindowSt
     windowSizeMs,
     retentionMs,
     changelogConfig: windowedChangelogConfig(retentionMs),
+    ...checkpointReader(name, persistent, 'window'),
+    queryableView: (instances) =>
+      compositeWindowStore(viewsOf(instances, (s: SerdeWindowStore<K, V>) => s.committedView())),
     build() {
       const inner = windowBytesStore(
         name,
@@ -271,6 +320,11 @@ function timestampedWindow<K, V>(
     windowSizeMs,
     retentionMs,
     changelogConfig: windowedChangelogConfig(retentionMs),
+    ...checkpointReader(name, persistent, 'timestamped-window'),
+    queryableView: (instances) =>
+      compositeWindowStore(
+        viewsOf(instances, (s: SerdeTimestampedWindowStore<K, V>) => s.committedView()),
+      ),
     build() {
       const inner = windowBytesStore(
         name,
@@ -312,6 +366,9 @@ function session<K, V>(
     loggingEnabled,
     retentionMs,
     changelogConfig: windowedChangelogConfig(retentionMs),
+    ...checkpointReader(name, persistent, 'session'),
+    queryableView: (instances) =>
+      compositeSessionStore(viewsOf(instances, (s: SerdeSessionStore<K, V>) => s.committedView())),
     build() {
       let inner: SessionBytesStore = persistent
         ? new SqliteSessionBytesStore(name, loggingEnabled, retentionMs)

@@ -17,6 +17,8 @@ import type { StateStoreContext } from '../framework/processor.ts';
 import type { Serde } from '../framework/serdes.ts';
 import type { WindowBytesEntry, WindowBytesStore } from './internals/bytes-store.ts';
 import { checkTime } from './internals/bytes-store.ts';
+import { committedWindowView } from './internals/committed-view.ts';
+import type { ReadOnlyWindowStore } from './queryable.ts';
 import type { TransactionalStateStore } from './transactional-store.ts';
 
 /** One window of one key: [windowStart, windowEnd) with windowEnd = windowStart + size. */
@@ -48,6 +50,7 @@ export interface WindowStore<K, V> extends TransactionalStateStore {
 
 export class SerdeWindowStore<K, V> implements WindowStore<K, V> {
   #topic: string;
+  #committed: SerdeWindowStore<K, V> | undefined;
 
   constructor(
     readonly name: string,
@@ -78,6 +81,21 @@ export class SerdeWindowStore<K, V> implements WindowStore<K, V> {
   init(context: StateStoreContext): void {
     this.#topic = changelogTopic(context.applicationId, this.name);
     this.inner.init(context);
+  }
+  /**
+   * A read-only view of this store's committed state, for interactive queries: it never sees
+   * the owning task's open transaction (stores/queryable.ts).
+   */
+  committedView(): ReadOnlyWindowStore<K, V> {
+    const view = (this.#committed ??= new SerdeWindowStore(
+      this.name,
+      committedWindowView(this.name, this.inner),
+      this.keySerde,
+      this.valueSerde,
+      false,
+    ));
+    view.#topic = this.#topic;
+    return view;
   }
 
   put(key: K, value: V | null, windowStart: number): void {

@@ -1,4 +1,4 @@
-// Worker app for bench/recovery.ts: puts every input record into the logged
+// Worker app for bench/recovery.ts and bench/failover.ts (STANDBYS): puts every input record into the logged
 // SQLite store `state` and echoes it. Configured by env.
 import { Serdes, Topology, type Processor, type ProcessorContext } from '../../framework/index.ts';
 import { Stores, type KeyValueStore } from '../../stores/index.ts';
@@ -41,6 +41,7 @@ export const options = {
   brokers: env.BROKERS!.split(','),
   stateDir: env.STATE_DIR!,
   replicationFactor: 1,
+  numStandbyReplicas: Number(env.STANDBYS ?? 0),
   sessionTimeoutMs: 6000,
   heartbeatIntervalMs: 500,
   logLevel: 'warn' as const,

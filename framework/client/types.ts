@@ -172,6 +172,11 @@ export interface ConsumedRecord {
   /** Milliseconds since the epoch. */
   timestamp: number;
   headers: Record<string, Buffer | Buffer[] | undefined>;
+  /**
+   * Producer id of the record's batch (-1 when it was written without idempotence), where the
+   * backend reports it (`readPartition` on kafkajs): who wrote it, for audits and tests.
+   */
+  producerId?: bigint;
 }
 
 /**
@@ -348,6 +353,22 @@ export interface GroupConsumerEvents {
  * A consumer-group member: read_committed, offsets never committed by the
  * consumer (they are committed by the task's transaction via sendOffsets).
  */
+/** One member of a consumer group, as DescribeGroups reports it. */
+export interface GroupMemberDescription {
+  memberId: string;
+  clientId: string;
+  /** The member's subscription userData (what its assigner's `subscriptionUserData` sent). */
+  userData: Buffer;
+  /** The assignment the leader gave it (topic → partitions; its userData is not kept). */
+  assignment: Assignment;
+}
+
+export interface GroupDescription {
+  /** `Stable` once every member has its assignment; members carry metadata only then. */
+  state: string;
+  members: GroupMemberDescription[];
+}
+
 export interface GroupConsumer {
   readonly groupId: string;
   subscribe(topics: string[]): Promise<void>;
@@ -366,6 +387,12 @@ export interface GroupConsumer {
    * (at_least_once only; under exactly_once offsets go through sendOffsets).
    */
   commitOffsets(offsets: TopicPartitionOffset[]): Promise<void>;
+  /**
+   * The group's members with their subscription metadata and assignments (DescribeGroups):
+   * how a member that is not the leader learns what the others claimed, for assignments
+   * computed from member metadata alone (kafkajs drops the assignment's userData).
+   */
+  describeGroup(): Promise<GroupDescription>;
   /** Leaves the group and disconnects. */
   close(): Promise<void>;
 }

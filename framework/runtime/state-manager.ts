@@ -137,74 +137,124 @@ export class StateManager {
   }
 
   /**
-   * Replays the changelog from the store's checkpoint to the end. The task
-   * fenced first, so its own last transaction is resolved and the end is
-   * stable. A store is rebuilt from the changelog start only when its local
-   * state cannot be trusted — never because the last shutdown was unclean.
+   * Replays the changelog from the store's checkpoint to the end (replayChangelog). The task
+   * fenced first, so its own last transaction is resolved and the end is stable.
    */
   private async restore(name: string, store: StateStore, topic: string): Promise<void> {
-    const { beginning, end } = await this.env.changelogOffsets(topic, this.partition);
-    let from = store.checkpoint?.();
-    let rebuildReason: string | undefined;
-    if (from === undefined) {
-      // A new store on an empty changelog has nothing to explain; an
-      // in-memory store always starts empty.
-      rebuildReason =
-        store.persistent && end > beginning
-          ? 'no local state to resume from (a new or emptied state directory, no recorded changelog offset, or a schema mismatch)'
-          : undefined;
-    } else if (from < beginning) {
-      rebuildReason = `its checkpoint ${from} is before the changelog start ${beginning} (the changelog was truncated)`;
-    } else if (from > end) {
-      rebuildReason = `its checkpoint ${from} is past the changelog end ${end} (the changelog was deleted or recreated)`;
-    }
-    if (from === undefined || rebuildReason !== undefined) {
-      if (rebuildReason)
-        this.env.log(
-          'warn',
-          `task ${this.taskId}: rebuilding store ${name} from ${topic}-${this.partition}: ${rebuildReason}`,
-        );
-      store.wipe?.();
-      from = beginning;
-    }
-    const total = Number(end - from);
-    let restored = 0;
-    const scope = this.telemetry.restore(name, topic, total);
-    const progress = (done: boolean): void => {
-      if (done) scope?.end(restored);
-      else scope?.progress(restored);
-      this.env.restoring?.({
-        taskId: this.taskId,
-        store: name,
-        restored,
-        total,
-        done,
-        ...(rebuildReason ? { rebuildReason } : {}),
-      });
-    };
-    progress(false);
-    if (from < end) {
-      try {
-        for await (const batch of this.env.readChangelog(topic, this.partition, from, end)) {
-          if (batch.length === 0) continue;
-          store.restoreBatch?.(
-            batch.map((r) => ({ key: r.key ?? Buffer.alloc(0), value: r.value })),
-            batch[batch.length - 1]!.offset + 1n,
-          );
-          restored += batch.length;
-          progress(false);
-        }
-      } catch (err) {
-        scope?.end(restored, err);
-        throw err;
-      }
-    }
-    this.restoredRecords.set(name, restored);
-    progress(true);
-    if (total > 0)
-      this.env.log(
-        'info',
-        `task ${this.taskId}: restored ${restored} records into ${name} from ${topic}-${this.partition} [${from}, ${end})`,
+    let scope: ReturnType<TaskTelemetry['restore']> | undefined;
+    let sofar = 0;
+    try {
+      const { restored } = await replayChangelog(
+        { taskId: this.taskId, partition: this.partition, name, store, topic, env: this.env },
+        (restored, total, done, rebuildReason) => {
+          sofar = restored;
+          if (scope === undefined) scope = this.telemetry.restore(name, topic, total);
+          if (done) scope?.end(restored);
+          else scope?.progress(restored);
+          this.env.restoring?.({
+            taskId: this.taskId,
+            store: name,
+            restored,
+            total,
+            done,
+            ...(rebuildReason ? { rebuildReason } : {}),
+          });
+        },
       );
+      this.restoredRecords.set(name, restored);
+    } catch (err) {
+      scope?.end(sofar, err);
+      throw err;
+    }
   }
+}
+
+/** One store's changelog replay: where it is and what it reads from. */
+export interface ReplayTarget {
+  taskId: string;
+  partition: number;
+  name: string;
+  store: StateStore;
+  topic: string;
+  env: Pick<StateEnvironment, 'changelogOffsets' | 'readChangelog' | 'log'>;
+  /** Log the replay at debug level (a standby's rounds), not info. */
+  quiet?: boolean;
+}
+
+export interface ReplayResult {
+  /** Changelog records applied. */
+  restored: number;
+  /** The end (read_committed) read up to, unless stopped first. */
+  end: bigint;
+  /** Whether the store was wiped and rebuilt from the changelog start. */
+  rebuilt: boolean;
+}
+
+/**
+ * Replays a store's changelog (read_committed) from its checkpoint to the current end — the
+ * restore of a task that starts, and each round of a standby's tail. A store is rebuilt from
+ * the changelog start only when its local state cannot be trusted, never because the last
+ * shutdown was unclean. `progress` is told at the start, after each batch and at the end;
+ * `stopped` is asked between batches (a standby that closes stops mid-way, its checkpoint
+ * where the last applied batch left it).
+ */
+export async function replayChangelog(
+  target: ReplayTarget,
+  progress?: (restored: number, total: number, done: boolean, rebuildReason?: string) => void,
+  stopped?: () => boolean,
+): Promise<ReplayResult> {
+  const { taskId, partition, name, store, topic, env } = target;
+  const { beginning, end } = await env.changelogOffsets(topic, partition);
+  let from = store.checkpoint?.();
+  let rebuildReason: string | undefined;
+  if (from === undefined) {
+    // A new store on an empty changelog has nothing to explain; an
+    // in-memory store always starts empty.
+    rebuildReason =
+      store.persistent && end > beginning
+        ? 'no local state to resume from (a new or emptied state directory, no recorded changelog offset, or a schema mismatch)'
+        : undefined;
+  } else if (from < beginning) {
+    rebuildReason = `its checkpoint ${from} is before the changelog start ${beginning} (the changelog was truncated)`;
+  } else if (from > end) {
+    rebuildReason = `its checkpoint ${from} is past the changelog end ${end} (the changelog was deleted or recreated)`;
+  }
+  const rebuilt = from === undefined || rebuildReason !== undefined;
+  if (rebuilt) {
+    if (rebuildReason)
+      env.log(
+        'warn',
+        `task ${taskId}: rebuilding store ${name} from ${topic}-${partition}: ${rebuildReason}`,
+      );
+    store.wipe?.();
+    from = beginning;
+  }
+  const start = from!;
+  const total = Number(end - start);
+  let restored = 0;
+  progress?.(restored, total, false, rebuildReason);
+  let reached = start;
+  if (start < end) {
+    for await (const batch of env.readChangelog(topic, partition, start, end)) {
+      if (stopped?.()) break;
+      if (batch.length === 0) continue;
+      reached = batch[batch.length - 1]!.offset + 1n;
+      store.restoreBatch?.(
+        batch.map((r) => ({ key: r.key ?? Buffer.alloc(0), value: r.value })),
+        reached,
+      );
+      restored += batch.length;
+      progress?.(restored, total, false, rebuildReason);
+    }
+    // Past the last record lie only transaction markers (or compacted gaps): the state is
+    // complete up to `end`, so the next replay starts there instead of re-reading them.
+    if (!stopped?.() && reached < end && store.persistent) store.restoreBatch?.([], end);
+  }
+  progress?.(restored, total, true, rebuildReason);
+  if (total > 0 && !stopped?.())
+    env.log(
+      target.quiet ? 'debug' : 'info',
+      `task ${taskId}: restored ${restored} records into ${name} from ${topic}-${partition} [${start}, ${end})`,
+    );
+  return { restored, end, rebuilt };
 }

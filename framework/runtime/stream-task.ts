@@ -60,6 +60,7 @@ import { PartitionGroup } from './partition-group.ts';
 import { PunctuationQueue, type Schedule } from './punctuation-queue.ts';
 import { RecordCollector } from './record-collector.ts';
 import { SerialQueue } from './serial-queue.ts';
+import type { StateDirHolder } from './state-dir-holder.ts';
 import { StateManager } from './state-manager.ts';
 import type { SourcePartition, TaskEnvironment } from './task-environment.ts';
 import { translateFailure, type TaskOutput } from './task-output.ts';
@@ -81,7 +82,7 @@ const MAX_BUFFERED_PER_PARTITION = 5000;
 
 const EMPTY_HEADERS: RecordHeaders = Object.freeze({}) as RecordHeaders;
 
-export class StreamTask implements ContextHost {
+export class StreamTask implements ContextHost, StateDirHolder {
   readonly queue = new SerialQueue();
   private stateValue: TaskState = 'CREATED';
   private readonly telemetry: TaskTelemetry;
@@ -128,8 +129,8 @@ export class StreamTask implements ContextHost {
     readonly partition: number,
     private readonly subtopology: Subtopology,
     private readonly env: TaskEnvironment,
-    /** The task's previous incarnation on this worker, whose stores this one reopens. */
-    private readonly previous?: StreamTask,
+    /** The task's previous holder of its state directory on this worker (an incarnation or a standby). */
+    private readonly previous?: StateDirHolder,
   ) {
     const { applicationId } = env.options;
     this.telemetry = env.telemetry.task({
@@ -809,7 +810,7 @@ export class StreamTask implements ContextHost {
   /** Waits for the previous incarnation to release the stores; forces it after the job limit. */
   private async awaitPrevious(): Promise<void> {
     const previous = this.previous;
-    if (previous === undefined || previous.stateValue === 'CLOSED') return;
+    if (previous === undefined || previous.state === 'CLOSED') return;
     const limitMs = jobLimitMs(this.env.options.transactionTimeoutMs);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([

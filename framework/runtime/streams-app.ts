@@ -23,7 +23,7 @@ import type {
   KafkaClientOptions,
   PlainProducer,
 } from '../client/index.ts';
-import { StreamsConfigError, StreamsError, StreamsFatalError } from '../errors.ts';
+import { StreamsConfigError, StreamsError, StreamsFatalError, TopologyError } from '../errors.ts';
 import {
   contextFields,
   defaultLogger,
@@ -39,9 +39,10 @@ import {
   type CompiledStreamsAppOptions,
   type StreamsAppOptions,
 } from '../options.ts';
+import type { Serde } from '../serdes.ts';
 import type { BuiltTopology, Topology } from '../topology.ts';
 import {
-  assignTasks,
+  assignGroup,
   decodeClaims,
   encodeClaims,
   tasksOf,
@@ -49,8 +50,14 @@ import {
   type TaskSpec,
 } from './assignment.ts';
 import { InternalTopics } from './internal-topics.ts';
+import { GroupView, type KeyQueryMetadata, type WorkerMetadata } from './queries.ts';
+import { isStandbyStore } from './standby-task.ts';
 import type { RestoreEvent } from './state-manager.ts';
-import { createTaskEnvironment, type CommitEvent } from './task-environment.ts';
+import {
+  createStandbyEnvironment,
+  createTaskEnvironment,
+  type CommitEvent,
+} from './task-environment.ts';
 import { TaskManager } from './task-manager.ts';
 import { getDefaultTelemetry, type LagSample, type Telemetry } from '../telemetry.ts';
 
@@ -139,6 +146,8 @@ export class StreamsApp {
   private fatal: StreamsError | undefined;
   private readonly telemetry: Telemetry;
   private stopLagObservation: (() => void) | undefined;
+  private stopStandbyObservation: (() => void) | undefined;
+  private groupView: GroupView | undefined;
   private readonly processorInstances = new WeakSet<object>();
   private readonly logger: Logger;
   private lastCommitAt: number | undefined;
@@ -166,6 +175,63 @@ export class StreamsApp {
   /** Task ids this worker runs now. */
   get runningTasks(): string[] {
     return this.tasks?.running ?? [];
+  }
+
+  /** Standby task ids this worker keeps now (`numStandbyReplicas`). */
+  get standbyTasks(): string[] {
+    return this.tasks?.standbyTasks ?? [];
+  }
+
+  /**
+   * A read-only view of a store over this worker's tasks (interactive queries): committed
+   * state only, never a task's open transaction. A key of a partition another worker hosts
+   * is absent here: `metadataForKey` names that worker. With `includeStandbys`, the
+   * worker's standby copies answer too (stale by up to their lag).
+   *
+   * @example
+   * ```ts
+   * const counts = app.store<ReadOnlyKeyValueStore<string, number>>('counts');
+   * counts.get('apple');
+   * ```
+   */
+  store<S extends object = object>(name: string, options: { includeStandbys?: boolean } = {}): S {
+    const builder = this.topology.subtopologies.find((s) => s.stores.has(name))?.stores.get(name);
+    if (builder === undefined) {
+      const names = this.topology.subtopologies.flatMap((s) => [...s.stores.keys()]);
+      throw new TopologyError(
+        `No state store "${name}" in the topology (its stores: ${names.join(', ') || 'none'})`,
+      );
+    }
+    if (builder.queryableView === undefined)
+      throw new TopologyError(
+        `State store "${name}" cannot be queried: its builder offers no read-only view (queryableView)`,
+      );
+    if (this.stateValue === 'CREATED')
+      throw new StreamsFatalError(
+        `store("${name}"): call start() before querying the app's stores`,
+      );
+    const includeStandbys = options.includeStandbys ?? false;
+    return builder.queryableView(
+      () => this.tasks?.storeInstances(name, includeStandbys) ?? [],
+    ) as S;
+  }
+
+  /**
+   * Which worker hosts `key`'s active task for `store` (Kafka Streams' queryMetadataForKey),
+   * from the group's metadata: its `applicationServer`, or undefined during a rebalance or
+   * when that worker set none. The key is serialized with `keySerde` (default: the key serde
+   * of the store's sub-topology's source) and partitioned as Kafka's default partitioner
+   * does, so a store keyed like its input (or its repartition topic) is found.
+   */
+  metadataForKey<K>(store: string, key: K, keySerde?: Serde<K>): KeyQueryMetadata {
+    if (this.groupView === undefined)
+      throw new StreamsFatalError(`metadataForKey("${store}"): call start() first`);
+    return this.groupView.metadataForKey(store, key, keySerde);
+  }
+
+  /** Every worker of the group as of the last rebalance: endpoint, active and standby tasks. */
+  allMetadata(): readonly WorkerMetadata[] {
+    return this.groupView?.allMetadata ?? [];
   }
 
   onStateChange(listener: StateListener): () => void {
@@ -295,8 +361,10 @@ export class StreamsApp {
         id: s.id,
         topics: s.sourceTopics,
         partitions: tasksPerSubtopology.get(s.id) ?? 0,
+        stateful: [...s.stores.values()].some(isStandbyStore),
       })),
     );
+    this.warnInMemoryStandbys();
     this.taskSpecs = new Map(specs.map((s) => [s.id, s]));
 
     if (o.processingGuarantee === 'at_least_once')
@@ -316,10 +384,29 @@ export class StreamsApp {
     this.consumer = consumer;
     this.tasks = this.taskManager(client, consumer);
     const tasks = this.tasks;
-    consumer.on('groupJoin', ({ assignment }) => tasks.assign(assignment));
+    const groupView = new GroupView({
+      topology: this.topology,
+      specs: () => [...this.taskSpecs.values()],
+      standbyReplicas: o.numStandbyReplicas,
+      describe: () => consumer.describeGroup(),
+      standbys: (ids) => tasks.assignStandbys(ids),
+      log: (level, message) => this.log(level, message),
+      delay: (ms) => new Promise((resolve) => setTimeout(resolve, ms)), // the group settling
+    });
+    this.groupView = groupView;
+    consumer.on('groupJoin', (join) => {
+      tasks.assign(join.assignment);
+      // Standbys and the group's metadata come from DescribeGroups (kafkajs drops assignment userData).
+      void groupView
+        .joined(join)
+        .catch((err: unknown) =>
+          this.log('warn', `reading the group's metadata: ${messageOf(err)}`),
+        );
+    });
     consumer.on('rebalancing', () => {
       this.telemetry.rebalanced(o.applicationId);
       if (this.stateValue === 'RUNNING') this.setState('REBALANCING');
+      groupView.rebalancing();
       tasks.rebalancing();
     });
     consumer.on('crash', ({ error, restart }) => {
@@ -338,6 +425,11 @@ export class StreamsApp {
       return tasks.process(batch);
     });
     this.stopLagObservation = this.telemetry.observeLag(o.applicationId, () => this.lag());
+    this.stopStandbyObservation = this.telemetry.observeStandbys?.(o.applicationId, () =>
+      tasks.standbyTasks.flatMap((id) =>
+        (tasks.standby(id)?.storeLags ?? []).map(({ store, lag }) => ({ taskId: id, store, lag })),
+      ),
+    );
     this.timer = setInterval(
       () => tasks.tick(),
       Math.max(10, Math.min(100, Math.floor(o.commitIntervalMs / 2))),
@@ -480,6 +572,14 @@ export class StreamsApp {
           },
           processorInstances: this.processorInstances,
         }),
+      standbyEnvironment: () =>
+        createStandbyEnvironment({
+          options: o,
+          client,
+          log: (level, message) => this.log(level, message),
+          replayed: ({ taskId, store, records }) =>
+            this.telemetry.standbyReplayed?.(o.applicationId, taskId, store, records),
+        }),
       purge: (offsets) => internalTopics.purge(offsets),
       log: (level, message, fields) => this.log(level, message, fields),
       fatal: (error) => void this.failApp(error),
@@ -492,12 +592,23 @@ export class StreamsApp {
     return {
       name: 'streamtx-task',
       version: 1,
-      subscriptionUserData: () => encodeClaims({ owned: this.tasks?.owned ?? [], stateful: [] }),
+      // Sent with every JoinGroup: what the leader (and, through DescribeGroups, every
+      // member) computes the assignment from (docs/architecture.md, "Standby replicas").
+      subscriptionUserData: () =>
+        encodeClaims({
+          owned: this.tasks?.owned ?? [],
+          offsets: this.tasks?.stateOffsets() ?? {},
+          ...(this.options.applicationServer === undefined
+            ? {}
+            : { endpoint: this.options.applicationServer }),
+          ...(this.options.rackId === undefined ? {} : { rack: this.options.rackId }),
+        }),
       assign: ({ members }) => {
-        const byMember = assignTasks(
+        const byMember = assignGroup(
           [...this.taskSpecs.values()],
           members.map((m) => ({ memberId: m.memberId, claims: decodeClaims(m.userData) })),
-        );
+          { standbyReplicas: this.options.numStandbyReplicas },
+        ).active;
         return new Map(
           [...byMember].map(([memberId, tasks]) => [
             memberId,
@@ -546,6 +657,18 @@ export class StreamsApp {
     if (this.tasks?.allRunning && this.stateValue === 'REBALANCING') this.setState('RUNNING');
   }
 
+  /** A standby keeps persistent stores only: say so once for a logged store kept in memory. */
+  private warnInMemoryStandbys(): void {
+    if (this.options.numStandbyReplicas === 0) return;
+    for (const s of this.topology.subtopologies)
+      for (const [name, builder] of s.stores)
+        if (builder.loggingEnabled && !isStandbyStore(builder))
+          this.log(
+            'warn',
+            `numStandbyReplicas: store ${name} is in memory (no file for a standby to keep); it is restored in full when its task moves`,
+          );
+  }
+
   // --- shutdown ---
 
   private async failApp(error: StreamsError): Promise<void> {
@@ -568,6 +691,7 @@ export class StreamsApp {
     if (via === 'PENDING_SHUTDOWN') this.setState('PENDING_SHUTDOWN');
     if (this.timer) clearInterval(this.timer);
     this.stopLagObservation?.();
+    this.stopStandbyObservation?.();
     await this.tasks?.closeAll();
     await this.consumer?.close().catch(() => undefined);
     await this.plainProducer?.close().catch(() => undefined);

@@ -15,6 +15,7 @@ import { topicPartitionKey, transactionalId } from '../names.ts';
 import type { CompiledStreamsAppOptions } from '../options.ts';
 import { getDefaultTelemetry, type Telemetry } from '../telemetry.ts';
 import type { OffsetReset } from '../topology.ts';
+import type { StandbyEnvironment } from './standby-task.ts';
 import type { StateEnvironment, RestoreEvent } from './state-manager.ts';
 import {
   AtLeastOnceTaskOutput,
@@ -145,14 +146,42 @@ export function createTaskEnvironment(taskId: string, deps: TaskEnvironmentDeps)
     log: (level, message, fields) => deps.log(level, message, { taskId, ...fields }),
     ...(deps.committed ? { committed: deps.committed } : {}),
     ...(deps.restoring ? { restoring: deps.restoring } : {}),
-    async changelogOffsets(topic, partition) {
-      const [beginning, end] = await Promise.all([
-        admin.beginningOffsets(topic),
-        admin.endOffsets(topic, 'read_committed'),
-      ]);
-      return { beginning: beginning.get(partition) ?? 0n, end: end.get(partition) ?? 0n };
-    },
+    changelogOffsets: (topic, partition) => changelogOffsets(admin, topic, partition),
     readChangelog: (topic, partition, from, until) =>
       client.readPartition(topic, partition, from, until),
+  };
+}
+
+/** First and last stable offsets of a changelog partition (what a read_committed replay reads to). */
+async function changelogOffsets(
+  admin: KafkaClient['admin'],
+  topic: string,
+  partition: number,
+): Promise<{ beginning: bigint; end: bigint }> {
+  const [beginning, end] = await Promise.all([
+    admin.beginningOffsets(topic),
+    admin.endOffsets(topic, 'read_committed'),
+  ]);
+  return { beginning: beginning.get(partition) ?? 0n, end: end.get(partition) ?? 0n };
+}
+
+/**
+ * A standby's environment: changelog offsets and reads (read_committed), nothing else — no
+ * producer, no consumer, no offsets to commit — so a standby cannot write to Kafka.
+ */
+export function createStandbyEnvironment(deps: {
+  options: CompiledStreamsAppOptions;
+  client: Pick<KafkaClient, 'admin' | 'readPartition'>;
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+  replayed?(event: { taskId: string; store: string; records: number }): void;
+}): StandbyEnvironment {
+  const { client } = deps;
+  return {
+    options: deps.options,
+    changelogOffsets: (topic, partition) => changelogOffsets(client.admin, topic, partition),
+    readChangelog: (topic, partition, from, until) =>
+      client.readPartition(topic, partition, from, until),
+    log: (level, message) => deps.log(level, message),
+    ...(deps.replayed ? { replayed: deps.replayed } : {}),
   };
 }

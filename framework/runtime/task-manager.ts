@@ -11,6 +11,11 @@
  * so no abort ever runs while a send of the same task is in flight, and the
  * stuck job can no longer commit anything.
  *
+ * Standby tasks (standby-task.ts) live here too: they come from the group's metadata (each
+ * member recomputes the assignment), tail their changelogs on their own, and hand the task's
+ * state directory over to the active task when the task moves here — every holder of a
+ * directory waits for the previous one to close (state-dir-holder.ts).
+ *
  * Failures, by class (invariant 4):
  * - TaskMigratedError: the task waits for the next rebalance (or a session
  *   timeout) before it is rebuilt, so a zombie does not fence the new owner back;
@@ -23,7 +28,11 @@ import { contextFields, type LogFields } from '../logger.ts';
 import { taskId as taskIdOf } from '../names.ts';
 import type { CompiledStreamsAppOptions } from '../options.ts';
 import type { BuiltTopology, Subtopology } from '../topology.ts';
+import type { StateStore } from '../processor.ts';
 import type { TaskSpec } from './assignment.ts';
+import { LocalStateOffsets } from './local-state.ts';
+import { StandbyTask, isStandbyStore, type StandbyEnvironment } from './standby-task.ts';
+import type { StateDirHolder } from './state-dir-holder.ts';
 import { StreamTask, jobLimitMs } from './stream-task.ts';
 import type { TaskEnvironment } from './task-environment.ts';
 
@@ -51,6 +60,8 @@ export interface TaskManagerDeps {
   consumer: Pick<GroupConsumer, 'pause' | 'resume' | 'seek'>;
   /** The environment of a task, with the consumer control that is the task's own. */
   environment(taskId: string, control: TaskConsumerControl): TaskEnvironment;
+  /** A standby's environment (changelog reads only); without it, standbys are refused. */
+  standbyEnvironment?(taskId: string): StandbyEnvironment;
   /** Purges repartition records below these offsets. */
   purge?(offsets: { topic: string; partition: number; offset: bigint }[]): Promise<void>;
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: LogFields): void;
@@ -65,8 +76,10 @@ export interface TaskManagerDeps {
 
 export class TaskManager {
   private readonly tasks = new Map<string, StreamTask>();
-  /** The last task object per id, running or not: the next incarnation waits for it to close. */
-  private readonly incarnations = new Map<string, StreamTask>();
+  /** The last holder of each task's state directory (a task or a standby): the next one waits for it to close. */
+  private readonly incarnations = new Map<string, StateDirHolder>();
+  private readonly standbys = new Map<string, StandbyTask>();
+  private readonly localState: LocalStateOffsets;
   private readonly retries = new Map<string, RetryEntry>();
   /** Consecutive failed builds per task, for the rebuild backoff; cleared once it runs. */
   private readonly failures = new Map<string, number>();
@@ -76,6 +89,14 @@ export class TaskManager {
 
   constructor(private readonly deps: TaskManagerDeps) {
     this.lastPurge = deps.now();
+    this.localState = new LocalStateOffsets(
+      deps.options,
+      (id) => {
+        const spec = deps.specs.get(id);
+        return spec?.stateful ? this.subtopologyOf(spec).stores : undefined;
+      },
+      () => deps.specs.keys(),
+    );
   }
 
   /** Task ids the group assigned to this worker. */
@@ -103,6 +124,86 @@ export class TaskManager {
 
   task(id: string): StreamTask | undefined {
     return this.tasks.get(id);
+  }
+
+  /** Standby task ids on this worker, sorted. */
+  get standbyTasks(): string[] {
+    return [...this.standbys.keys()].sort();
+  }
+
+  standby(id: string): StandbyTask | undefined {
+    return this.standbys.get(id);
+  }
+
+  /**
+   * The changelog offset sum of every task whose state this worker holds (running, standby,
+   * or a directory left on disk), for the group metadata.
+   */
+  stateOffsets(): Record<string, bigint> {
+    const open = new Map<string, bigint | undefined>();
+    for (const [id, task] of this.tasks) {
+      const spec = this.deps.specs.get(id);
+      if (!spec?.stateful) continue;
+      let sum: bigint | undefined = 0n;
+      for (const [name, builder] of this.subtopologyOf(spec).stores) {
+        if (!isStandbyStore(builder)) continue;
+        const checkpoint =
+          task.state === 'RUNNING' ? task.getStore(name)?.checkpoint?.() : undefined;
+        sum = checkpoint === undefined || sum === undefined ? undefined : sum + checkpoint;
+      }
+      open.set(id, sum);
+    }
+    for (const [id, standby] of this.standbys) open.set(id, standby.offsetSum);
+    return this.localState.offsets(open);
+  }
+
+  /**
+   * This worker's instances of a store: of its running tasks, and of its standbys when
+   * asked (stale by up to their lag), for interactive queries.
+   */
+  storeInstances(name: string, includeStandbys: boolean): StateStore[] {
+    const out: StateStore[] = [];
+    for (const task of this.tasks.values()) {
+      const store = task.state === 'RUNNING' ? task.getStore(name) : undefined;
+      if (store) out.push(store);
+    }
+    if (includeStandbys)
+      for (const standby of this.standbys.values()) {
+        const store = standby.store(name);
+        if (store) out.push(store);
+      }
+    return out;
+  }
+
+  /**
+   * The standby tasks this worker keeps (from the group's metadata): new ones start tailing,
+   * dropped ones close. A task that is active here has no standby here.
+   */
+  assignStandbys(ids: ReadonlySet<string>): void {
+    if (this.closing || !this.deps.standbyEnvironment) return;
+    for (const [id, standby] of this.standbys) {
+      if (ids.has(id) && !this.assignedIds.has(id)) continue;
+      this.standbys.delete(id);
+      void standby.close();
+    }
+    const created: string[] = [];
+    for (const id of ids) {
+      const spec = this.deps.specs.get(id);
+      if (!spec?.stateful || this.standbys.has(id) || this.assignedIds.has(id)) continue;
+      const standby = new StandbyTask(
+        id,
+        spec.partition,
+        this.subtopologyOf(spec),
+        this.deps.standbyEnvironment(id),
+        this.incarnations.get(id),
+      );
+      this.incarnations.set(id, standby);
+      this.standbys.set(id, standby);
+      standby.start();
+      created.push(id);
+    }
+    if (created.length > 0 || ids.size !== this.standbys.size)
+      this.deps.log('info', `standby tasks: ${this.standbyTasks.join(', ') || 'none'}`);
   }
 
   /** A rebalance started: commit what is open before the tasks may move. */
@@ -134,6 +235,14 @@ export class TaskManager {
       );
     }
     for (const id of this.retries.keys()) if (!now.has(id)) this.retries.delete(id);
+    for (const id of now) {
+      // The task moved here: its standby hands the directory over (the task waits for it).
+      const standby = this.standbys.get(id);
+      if (standby) {
+        this.standbys.delete(id);
+        void standby.close();
+      }
+    }
     for (const id of now) {
       const retry = this.retries.get(id);
       if (retry?.awaitRebalance) retry.notBefore = 0; // a rebalance happened: the group's word is current
@@ -194,15 +303,18 @@ export class TaskManager {
     this.closing = true;
     const tasks = [...this.tasks.values()];
     this.tasks.clear();
+    const standbys = [...this.standbys.values()];
+    this.standbys.clear();
     this.deps.consumer.pause(tasks.flatMap((t) => t.partitions));
     // Commit before leaving the group, so the next owner starts after our last record.
-    await Promise.all(
-      tasks.map((t) =>
+    await Promise.all([
+      ...tasks.map((t) =>
         this.runOn(t, 'close', () => t.close()).catch((err: unknown) =>
           this.deps.log('warn', `closing task ${t.id}: ${messageOf(err)}`),
         ),
       ),
-    );
+      ...standbys.map((s) => s.close()),
+    ]);
   }
 
   /** The partitions of a task: its sub-topology's source topics at its partition number. */

@@ -57,7 +57,8 @@ export const RUN_USAGE = `usage: streamtx run <app-module> [--health-port N] [--
   --restore-progress-ms   how often a restoring store reports (default 5000)
   stdout: 'streamtx state <STATE> tasks=<ids>', 'streamtx tasks <ids>',
   'streamtx restoring <task> <store> <done>/<total> <pct>% <rate> records/s ETA <s>',
-  'streamtx restored <task> <store> <done>/<total>', 'streamtx health <url>'.`;
+  'streamtx restored <task> <store> <done>/<total>', 'streamtx health <url>',
+  'streamtx standbys <ids>'.`;
 
 interface RunFlags {
   modulePath: string;
@@ -172,11 +173,17 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   // Task ownership changes without a state change; report it for harnesses.
   let reported = '';
+  let reportedStandbys = '';
   const report = setInterval(() => {
     const tasks = app.runningTasks.join(',');
     if (tasks !== reported && app.state === 'RUNNING') {
       reported = tasks;
       print(`streamtx tasks ${tasks}`);
+    }
+    const standbys = app.standbyTasks.join(',');
+    if (standbys !== reportedStandbys) {
+      reportedStandbys = standbys;
+      print(`streamtx standbys ${standbys}`);
     }
   }, 200);
   await done;

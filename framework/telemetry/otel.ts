@@ -56,6 +56,7 @@ import type {
   CommitScope,
   Delivery,
   LagSample,
+  StandbySample,
   OperationScope,
   RestoreScope,
   TaskTelemetry,
@@ -131,6 +132,8 @@ export const Metric = {
   consumerLag: 'streamtx.consumer.lag',
   sendErrors: 'streamtx.send.errors',
   droppedRecords: 'streamtx.dropped.records',
+  standbyLag: 'streamtx.standby.lag',
+  standbyRecords: 'streamtx.standby.records',
 } as const;
 
 // @opentelemetry/core's suppressTracing() key; createContextKey is Symbol.for(description), so
@@ -166,6 +169,7 @@ interface Instruments {
   restoreRemaining: UpDownCounter;
   sendErrors: Counter;
   droppedRecords: Counter;
+  standbyRecords: Counter;
 }
 
 /** Telemetry that emits OpenTelemetry spans and metrics through `@opentelemetry/api`. */
@@ -186,6 +190,11 @@ class OpenTelemetryAdapter implements Telemetry {
     { applicationId: string; sample: () => Promise<LagSample[]> }
   >();
   #lagObserved = false;
+  readonly #standbySources = new Map<
+    object,
+    { applicationId: string; sample: () => StandbySample[] }
+  >();
+  #standbyObserved = false;
 
   constructor(private readonly options: OpenTelemetryOptions) {
     this.processParent = options.processParent ?? 'producer';
@@ -265,8 +274,14 @@ class OpenTelemetryAdapter implements Telemetry {
           'Records a processor dropped on purpose (e.g. later than a window grace period)',
         unit: '{record}',
       }),
+      standbyRecords: meter.createCounter(Metric.standbyRecords, {
+        description:
+          'Changelog records standby tasks applied (their tail rate), per task and store',
+        unit: '{record}',
+      }),
     };
     if (this.#lagSources.size > 0) this.#observeLagGauge();
+    if (this.#standbySources.size > 0) this.#observeStandbyGauge();
     return this.#instruments;
   }
 
@@ -283,6 +298,40 @@ class OpenTelemetryAdapter implements Telemetry {
     this.#lagSources.set(key, { applicationId, sample });
     if (this.instruments()) this.#observeLagGauge();
     return () => void this.#lagSources.delete(key);
+  }
+
+  observeStandbys(applicationId: string, sample: () => StandbySample[]): () => void {
+    const key = {};
+    this.#standbySources.set(key, { applicationId, sample });
+    if (this.instruments()) this.#observeStandbyGauge();
+    return () => void this.#standbySources.delete(key);
+  }
+
+  standbyReplayed(applicationId: string, taskId: string, store: string, records: number): void {
+    this.instruments()?.standbyRecords.add(records, {
+      [Attr.applicationId]: applicationId,
+      [Attr.taskId]: taskId,
+      [Attr.store]: store,
+    });
+  }
+
+  #observeStandbyGauge(): void {
+    if (this.#standbyObserved || !this.#meter) return;
+    this.#standbyObserved = true;
+    const gauge = this.#meter.createObservableGauge(Metric.standbyLag, {
+      description:
+        'Changelog records a standby task lacks (changelog end at its last round minus its checkpoint), per task and store',
+      unit: '{record}',
+    });
+    gauge.addCallback((result) => {
+      for (const { applicationId, sample } of this.#standbySources.values())
+        for (const { taskId, store, lag } of sample())
+          result.observe(lag, {
+            [Attr.applicationId]: applicationId,
+            [Attr.taskId]: taskId,
+            [Attr.store]: store,
+          });
+    });
   }
 
   #observeLagGauge(): void {

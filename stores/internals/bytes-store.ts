@@ -26,6 +26,15 @@ export interface BytesStoreLifecycle {
   close(): void;
 }
 
+/*
+ * Committed reads, for interactive queries: `readCommitted(read)` runs `read` (synchronously)
+ * on a store that answers from the committed state only — what a rollback of the open
+ * transaction would leave — never from the task's uncommitted writes. SQLite reads through a
+ * second, read-only connection (WAL: it sees committed transactions only, in one snapshot per
+ * call); a memory store reverts the open transaction's writes through its undo log for the
+ * duration of the call and reapplies them after. Only read methods may be called on `store`.
+ */
+
 /** Key and value, both serialized. */
 export type BytesEntry = [key: Buffer, value: Buffer];
 
@@ -40,6 +49,8 @@ export interface KeyValueBytesStore extends BytesStoreLifecycle {
   range(from: Buffer | undefined, to: Buffer | undefined): BytesEntry[];
   prefixScan(prefix: Buffer): BytesEntry[];
   count(): number;
+  /** Runs `read` against the committed state only (committed reads, above). */
+  readCommitted<T>(read: (store: KeyValueBytesStore) => T): T;
 }
 
 /** A stored window: key, window start (ms), value. */
@@ -61,6 +72,8 @@ export interface WindowBytesStore extends BytesStoreLifecycle {
   /** All live windows with timeFrom <= start <= timeTo, by start, then key bytes. */
   fetchAll(timeFrom: number, timeTo: number): WindowBytesEntry[];
   count(): number;
+  /** Runs `read` against the committed state only (committed reads, above). */
+  readCommitted<T>(read: (store: WindowBytesStore) => T): T;
 }
 
 /** A stored session: key, start and end (ms, inclusive both), value. */
@@ -89,6 +102,8 @@ export interface SessionBytesStore extends BytesStoreLifecycle {
   /** Live sessions with earliestEnd <= end <= latestEnd, by end, then key bytes, then start. */
   findSessionsByEnd(earliestEnd: number, latestEnd: number): SessionBytesEntry[];
   count(): number;
+  /** Runs `read` against the committed state only (committed reads, above). */
+  readCommitted<T>(read: (store: SessionBytesStore) => T): T;
 }
 
 /** Validates a session's times: safe integers with start <= end. */

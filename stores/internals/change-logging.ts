@@ -68,6 +68,10 @@ export class ChangeLoggingKeyValueBytesStore
   extends WrappedBytesStore<KeyValueBytesStore>
   implements KeyValueBytesStore
 {
+  /** Reads log nothing: the inner store's committed reads serve them. */
+  readCommitted<T>(read: (store: KeyValueBytesStore) => T): T {
+    return this.inner.readCommitted(read);
+  }
   /** The changelog timestamp of a write: wall-clock time (the runtime may stamp its own). */
   protected timestampOf(value: Buffer): number {
     void value;
@@ -118,6 +122,10 @@ export class ChangeLoggingWindowBytesStore
   extends WrappedBytesStore<WindowBytesStore>
   implements WindowBytesStore
 {
+  /** Reads log nothing: the inner store's committed reads serve them. */
+  readCommitted<T>(read: (store: WindowBytesStore) => T): T {
+    return this.inner.readCommitted(read);
+  }
   get windowSizeMs(): number {
     return this.inner.windowSizeMs;
   }
@@ -153,6 +161,10 @@ export class ChangeLoggingSessionBytesStore
   extends WrappedBytesStore<SessionBytesStore>
   implements SessionBytesStore
 {
+  /** Reads log nothing: the inner store's committed reads serve them. */
+  readCommitted<T>(read: (store: SessionBytesStore) => T): T {
+    return this.inner.readCommitted(read);
+  }
   get retentionMs(): number {
     return this.inner.retentionMs;
   }

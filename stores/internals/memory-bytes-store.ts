@@ -1,7 +1,9 @@
 /**
  * The in-memory side shared by the non-persistent stores. A transaction keeps an undo log:
- * every write inside it pushes the closure that reverts it, and a rollback runs them newest
- * first. Nothing survives a restart, so `checkpoint()` is always undefined and the runtime
+ * every write inside it pushes the closure that reverts it (and the one that redoes it), and
+ * a rollback runs the reverts newest first. A committed read (interactive queries) runs the
+ * reverts, reads, then the redos oldest first: the reader sees exactly what a rollback would
+ * leave, and the transaction goes on unchanged. Nothing survives a restart, so `checkpoint()` is always undefined and the runtime
  * restores the whole changelog (as Kafka Streams does for in-memory stores).
  */
 import { StreamsFatalError } from '../../framework/errors.ts';
@@ -12,7 +14,7 @@ import { SortedSet } from './sorted-set.ts';
 export abstract class MemoryBytesStore implements BytesStoreLifecycle {
   readonly persistent = false;
   #open = false;
-  #undo: (() => void)[] | undefined;
+  #undo: { revert: () => void; redo: () => void }[] | undefined;
 
   constructor(protected readonly storeName: string) {}
 
@@ -31,9 +33,24 @@ export abstract class MemoryBytesStore implements BytesStoreLifecycle {
     }
   }
 
-  /** Records how to revert a write, when a transaction is open. */
-  protected onUndo(revert: () => void): void {
-    this.#undo?.push(revert);
+  /** Records how to revert a write and how to redo it, when a transaction is open. */
+  protected onWrite(revert: () => void, redo: () => void): void {
+    this.#undo?.push({ revert, redo });
+  }
+
+  /** Runs `read` against the committed state: the open transaction's writes reverted meanwhile. */
+  protected withCommitted<T>(read: () => T): T {
+    this.checkOpen();
+    const undo = this.#undo;
+    if (undo === undefined || undo.length === 0) return read();
+    this.#undo = undefined; // reverts and redos must not record entries of their own
+    for (let i = undo.length - 1; i >= 0; i--) undo[i]!.revert();
+    try {
+      return read();
+    } finally {
+      for (const entry of undo) entry.redo();
+      this.#undo = undo;
+    }
   }
 
   init(context: StateStoreContext): void {
@@ -64,7 +81,7 @@ export abstract class MemoryBytesStore implements BytesStoreLifecycle {
     const undo = this.#undo;
     if (undo === undefined) return;
     this.#undo = undefined; // reverts must not record undo entries of their own
-    for (let i = undo.length - 1; i >= 0; i--) (undo[i] as () => void)();
+    for (let i = undo.length - 1; i >= 0; i--) undo[i]!.revert();
   }
 
   checkpoint(): bigint | undefined {

@@ -51,6 +51,10 @@ export class MemoryKeyValueBytesStore extends MemoryBytesStore implements KeyVal
     return this.#map.size;
   }
 
+  readCommitted<T>(read: (store: KeyValueBytesStore) => T): T {
+    return this.withCommitted(() => read(this));
+  }
+
   protected clear(): void {
     this.#map.clear();
   }
@@ -64,6 +68,9 @@ export class MemoryKeyValueBytesStore extends MemoryBytesStore implements KeyVal
     const old = this.#map.get(id);
     if (entry === undefined) this.#map.delete(id);
     else this.#map.set(id, entry);
-    this.onUndo(() => (old === undefined ? this.#map.delete(id) : this.#map.set(id, old)));
+    this.onWrite(
+      () => (old === undefined ? this.#map.delete(id) : this.#map.set(id, old)),
+      () => (entry === undefined ? this.#map.delete(id) : this.#map.set(id, entry)),
+    );
   }
 }

@@ -88,25 +88,22 @@ export class MemorySessionBytesStore extends MemoryBytesStore implements Session
     if (end <= this.#expiredUpTo) return false;
     const id = keyId(key) + timeId(end) + timeId(start);
     const old = this.#sessions.get(id);
-    if (value === null) {
-      if (old === undefined) return false;
-      this.#remove(old);
-    } else {
-      if (old !== undefined) this.#remove(old);
-      this.#add({
-        key,
-        start,
-        end,
-        value,
-        keyId: id,
-        endId: timeId(end) + keyId(key) + timeId(start),
-      });
-    }
-    this.onUndo(() => {
+    const next: Session | undefined =
+      value === null
+        ? undefined
+        : { key, start, end, value, keyId: id, endId: timeId(end) + keyId(key) + timeId(start) };
+    if (next === undefined && old === undefined) return false;
+    /** Replaces whatever session is stored under `id` by `session` (or by none). */
+    const setTo = (session: Session | undefined): void => {
       const current = this.#sessions.get(id);
       if (current !== undefined) this.#remove(current);
-      if (old !== undefined) this.#add(old);
-    });
+      if (session !== undefined) this.#add(session);
+    };
+    setTo(next);
+    this.onWrite(
+      () => setTo(old),
+      () => setTo(next),
+    );
     return true;
   }
 
@@ -161,6 +158,10 @@ export class MemorySessionBytesStore extends MemoryBytesStore implements Session
     return this.#sessions.size;
   }
 
+  readCommitted<T>(read: (store: SessionBytesStore) => T): T {
+    return this.withCommitted(() => read(this));
+  }
+
   protected clear(): void {
     this.#sessions.clear();
     this.#byKey.clear();
@@ -202,10 +203,16 @@ export class MemorySessionBytesStore extends MemoryBytesStore implements Session
       }
       for (const session of dropped) this.#remove(session);
     }
-    this.onUndo(() => {
-      this.#observedStreamTime = before;
-      for (const session of dropped) this.#add(session);
-    });
+    this.onWrite(
+      () => {
+        this.#observedStreamTime = before;
+        for (const session of dropped) this.#add(session);
+      },
+      () => {
+        this.#observedStreamTime = streamTime;
+        for (const session of dropped) this.#remove(session);
+      },
+    );
   }
 }
 

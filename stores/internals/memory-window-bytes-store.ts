@@ -52,15 +52,15 @@ export class MemoryWindowBytesStore extends MemoryBytesStore implements WindowBy
     } else {
       this.#windowAt(windowStart).set(id, [key, value]);
     }
-    this.onUndo(() => {
-      if (old === undefined) {
-        const current = this.#windows.get(windowStart);
-        current?.delete(id);
-        if (current?.size === 0) this.#dropWindow(windowStart);
-      } else {
-        this.#windowAt(windowStart).set(id, old);
-      }
-    });
+    const removeCurrent = (): void => {
+      const current = this.#windows.get(windowStart);
+      current?.delete(id);
+      if (current?.size === 0) this.#dropWindow(windowStart);
+    };
+    this.onWrite(
+      () => (old === undefined ? removeCurrent() : this.#windowAt(windowStart).set(id, old)),
+      () => (value === null ? removeCurrent() : this.#windowAt(windowStart).set(id, [key, value])),
+    );
     return true;
   }
 
@@ -93,6 +93,10 @@ export class MemoryWindowBytesStore extends MemoryBytesStore implements WindowBy
     return n;
   }
 
+  readCommitted<T>(read: (store: WindowBytesStore) => T): T {
+    return this.withCommitted(() => read(this));
+  }
+
   protected clear(): void {
     this.#starts.clear();
     this.#windows.clear();
@@ -117,14 +121,20 @@ export class MemoryWindowBytesStore extends MemoryBytesStore implements WindowBy
     const expired = [...this.#starts.range(undefined, this.#expiredUpTo)];
     const dropped = expired.map((start) => [start, this.#windows.get(start)] as const);
     for (const start of expired) this.#dropWindow(start);
-    this.onUndo(() => {
-      this.#observedStreamTime = before;
-      for (const [start, window] of dropped) {
-        if (window === undefined) continue;
-        this.#windows.set(start, window);
-        this.#starts.add(start);
-      }
-    });
+    this.onWrite(
+      () => {
+        this.#observedStreamTime = before;
+        for (const [start, window] of dropped) {
+          if (window === undefined) continue;
+          this.#windows.set(start, window);
+          this.#starts.add(start);
+        }
+      },
+      () => {
+        this.#observedStreamTime = streamTime;
+        for (const start of expired) this.#dropWindow(start);
+      },
+    );
   }
 
   #dropWindow(start: number): void {

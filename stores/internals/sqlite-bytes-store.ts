@@ -10,7 +10,7 @@
  * and replay from the older recorded offset (idempotent: whole values and tombstones) brings
  * the store back. WAL also lets a commit cost one sequential write.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { StreamsFatalError, TaskCorruptedError } from '../../framework/errors.ts';
 import type { StateStoreContext } from '../../framework/processor.ts';
@@ -23,6 +23,10 @@ export const META_TABLE = 'streamtx_meta';
 export abstract class SqliteBytesStore implements BytesStoreLifecycle {
   readonly persistent = true;
   #db: Database.Database | undefined;
+  #path: string | undefined;
+  /** The committed-read twin: this store's class on a read-only connection to the same file. */
+  #reader: SqliteBytesStore | undefined;
+  #readOnly = false;
   #checkpoint: bigint | undefined;
   #setOffset: Database.Statement<[string]> | undefined;
   #clearOffset: Database.Statement<[]> | undefined;
@@ -34,8 +38,8 @@ export abstract class SqliteBytesStore implements BytesStoreLifecycle {
    */
   constructor(
     protected readonly storeName: string,
-    private readonly kind: string,
-    private readonly logged: boolean,
+    protected readonly kind: string,
+    protected readonly logged: boolean,
   ) {}
 
   /** CREATE statements of the store's tables (IF NOT EXISTS). */
@@ -48,6 +52,10 @@ export abstract class SqliteBytesStore implements BytesStoreLifecycle {
   protected abstract applyRestored(record: ChangelogRecord): void;
   /** Called after a transaction rolled back, to reset in-memory state derived from the data. */
   protected onRollback(): void {}
+  /** A new, unopened instance of the same store (same name, layout and options). */
+  protected abstract twin(): SqliteBytesStore;
+  /** Called on the read-only twin before each committed read, to refresh derived state. */
+  protected beforeCommittedRead(): void {}
 
   get inTransaction(): boolean {
     return this.#db?.inTransaction ?? false;
@@ -68,6 +76,7 @@ export abstract class SqliteBytesStore implements BytesStoreLifecycle {
     }
     mkdirSync(context.stateDir, { recursive: true });
     const path = storeFilePath(context.stateDir, this.storeName);
+    this.#path = path;
     try {
       this.#open(path);
     } catch (error) {
@@ -117,6 +126,34 @@ export abstract class SqliteBytesStore implements BytesStoreLifecycle {
     );
     this.#clearOffset = db.prepare(`DELETE FROM ${META_TABLE} WHERE name = 'changelog_offset'`);
     this.prepare(db);
+  }
+
+  /**
+   * Runs `read` on the read-only twin, in one read transaction: a WAL reader sees the last
+   * committed state, never the writer's open transaction (committed reads, bytes-store.ts).
+   */
+  protected committedRead<T>(read: (twin: this) => T): T {
+    if (this.#readOnly) return read(this);
+    if (this.#db === undefined || this.#path === undefined) throw this.notOpen();
+    let reader = this.#reader;
+    if (reader === undefined) {
+      reader = this.twin();
+      reader.#openReadOnly(this.#path);
+      this.#reader = reader;
+    }
+    const twin = reader;
+    return twin.db.transaction(() => {
+      twin.beforeCommittedRead();
+      return read(twin as this);
+    })();
+  }
+
+  #openReadOnly(path: string): void {
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    this.#db = db;
+    this.#path = path;
+    this.#readOnly = true;
+    this.prepare(db); // write statements prepare on a read-only connection; they would fail to run
   }
 
   beginTransaction(): void {
@@ -180,10 +217,36 @@ export abstract class SqliteBytesStore implements BytesStoreLifecycle {
   }
 
   close(): void {
+    this.#reader?.close();
+    this.#reader = undefined;
     if (this.#db === undefined) return;
     // Closing with an open transaction rolls it back: uncommitted writes never reach the file.
-    if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+    if (this.#db.inTransaction && !this.#readOnly) this.#db.exec('ROLLBACK');
     this.#db.close();
     this.#db = undefined;
+  }
+}
+
+/**
+ * The changelog offset recorded in a store file, read on a read-only connection without
+ * changing the file; undefined when there is no file, no recorded offset, another layout
+ * (`kind`) or no readable database. What a worker reports of a task's state it holds but has
+ * not opened (state-aware assignment, docs/state.md).
+ */
+export function readCheckpointFile(path: string, kind: string): bigint | undefined {
+  if (!existsSync(path)) return undefined;
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    const read = db.prepare<[string], string | null>(
+      `SELECT value FROM ${META_TABLE} WHERE name = ?`,
+    );
+    if (read.pluck().get('schema') !== `${kind} v${SCHEMA_VERSION}`) return undefined;
+    const offset = read.pluck().get('changelog_offset');
+    return typeof offset === 'string' ? BigInt(offset) : undefined;
+  } catch {
+    return undefined; // not a database, no meta table: nothing to resume from
+  } finally {
+    db?.close();
   }
 }

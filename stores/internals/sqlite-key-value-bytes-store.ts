@@ -60,6 +60,14 @@ export class SqliteKeyValueBytesStore extends SqliteBytesStore implements KeyVal
     };
   }
 
+  protected twin(): SqliteKeyValueBytesStore {
+    return new SqliteKeyValueBytesStore(this.storeName, this.logged, this.kind);
+  }
+
+  readCommitted<T>(read: (store: KeyValueBytesStore) => T): T {
+    return this.committedRead(read);
+  }
+
   get #statements(): Statements {
     if (this.#s === undefined) throw this.notOpen();
     return this.#s;

@@ -88,6 +88,19 @@ export class SqliteSessionBytesStore extends SqliteBytesStore implements Session
     this.#observedStreamTime = this.#s.maxEnd.get() ?? -Infinity;
   }
 
+  protected twin(): SqliteSessionBytesStore {
+    return new SqliteSessionBytesStore(this.storeName, this.logged, this.retentionMs);
+  }
+
+  /** The committed stream time: expired sessions are deleted in the transaction that expires them. */
+  protected override beforeCommittedRead(): void {
+    this.#observedStreamTime = this.#statements.maxEnd.get() ?? -Infinity;
+  }
+
+  readCommitted<T>(read: (store: SessionBytesStore) => T): T {
+    return this.committedRead(read);
+  }
+
   get #statements(): Statements {
     if (this.#s === undefined) throw this.notOpen();
     return this.#s;

@@ -75,6 +75,25 @@ export class SqliteWindowBytesStore extends SqliteBytesStore implements WindowBy
     this.#observedStreamTime = this.#s.maxStart.get() ?? -Infinity;
   }
 
+  protected twin(): SqliteWindowBytesStore {
+    return new SqliteWindowBytesStore(
+      this.storeName,
+      this.logged,
+      this.windowSizeMs,
+      this.retentionMs,
+      this.kind,
+    );
+  }
+
+  /** The committed stream time: expired windows are deleted in the transaction that expires them. */
+  protected override beforeCommittedRead(): void {
+    this.#observedStreamTime = this.#statements.maxStart.get() ?? -Infinity;
+  }
+
+  readCommitted<T>(read: (store: WindowBytesStore) => T): T {
+    return this.committedRead(read);
+  }
+
   get #statements(): Statements {
     if (this.#s === undefined) throw this.notOpen();
     return this.#s;

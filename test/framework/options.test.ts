@@ -51,6 +51,7 @@ t.test('defaults follow Kafka Streams under exactly_once', async (t) => {
       maxBytesPerPartition: 1_048_576,
     },
     producer: { compression: 'none' },
+    numStandbyReplicas: 0,
   });
 });
 
@@ -173,6 +174,20 @@ t.test('options of the wrong type are rejected naming the field', async (t) => {
     () => compileStreamsAppOptions(null as unknown as StreamsAppOptions),
     /Invalid option options/,
   );
+});
+
+t.test('standbys, the query endpoint and the rack tag are validated', async (t) => {
+  const options = compile({ numStandbyReplicas: 2, applicationServer: 'w1:8080', rackId: 'r1' });
+  t.equal(options.numStandbyReplicas, 2);
+  t.equal(options.applicationServer, 'w1:8080');
+  t.equal(options.rackId, 'r1');
+  t.notOk('applicationServer' in compileStreamsAppOptions(base), 'absent unless set');
+  rejects(t, { numStandbyReplicas: -1 }, 'numStandbyReplicas', />= 0/);
+  rejects(t, { numStandbyReplicas: 1.5 }, 'numStandbyReplicas');
+  rejects(t, { applicationServer: 'w1' }, 'applicationServer', /host:port/);
+  rejects(t, { applicationServer: 'w1:0' }, 'applicationServer');
+  rejects(t, { rackId: '' }, 'rackId');
+  rejects(t, { numStandbyReplica: 1 }, 'numStandbyReplica', /did you mean numStandbyReplicas\?/);
 });
 
 t.test('the replication factor is -1 (broker default) or at least 1', async (t) => {

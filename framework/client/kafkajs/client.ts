@@ -490,6 +490,7 @@ export class KafkajsClient implements KafkaClient {
           value: m.value,
           timestamp: Number(m.timestamp),
           headers: m.headers,
+          producerId: BigInt(m.batchContext.producerId),
         });
       }
       position = next;

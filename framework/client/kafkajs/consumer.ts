@@ -24,6 +24,7 @@ import type {
   GroupConsumer,
   GroupConsumerEvents,
   GroupConsumerOptions,
+  GroupDescription,
   TopicPartition,
   TopicPartitionOffset,
 } from '../types.ts';
@@ -193,6 +194,35 @@ export class KafkajsGroupConsumer implements GroupConsumer {
         })),
       ),
     );
+  }
+
+  describeGroup(): Promise<GroupDescription> {
+    return atBoundary('group', 'describeGroup', async () => {
+      const group = await this.#consumer.describeGroup();
+      return {
+        state: group.state,
+        members: group.members.map((m) => {
+          // Outside Stable the broker leaves metadata and assignment empty.
+          const meta =
+            m.memberMetadata.length > 0
+              ? AssignerProtocol.MemberMetadata.decode(m.memberMetadata)
+              : null;
+          const assigned =
+            m.memberAssignment.length > 0
+              ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment)
+              : null;
+          const assignment: Assignment = {};
+          for (const [topic, partitions] of Object.entries(assigned?.assignment ?? {}))
+            assignment[topic] = [...partitions];
+          return {
+            memberId: m.memberId,
+            clientId: m.clientId,
+            userData: meta?.userData ?? Buffer.alloc(0),
+            assignment,
+          };
+        }),
+      };
+    });
   }
 
   close(): Promise<void> {

@@ -1,5 +1,6 @@
-// A worker app for the runtime tests: counts records per key of INPUT in the changelogged
-// store `counts` and writes each new count (as text) to OUTPUT. Configured by env.
+// A worker app for the runtime, standby and query tests: counts records per key of INPUT in
+// the changelogged store `counts` and writes each new count (as text) to OUTPUT. Configured by
+// env (STANDBYS, APP_SERVER, RACK, SESSION_TIMEOUT_MS optional).
 import {
   Serdes,
   Topology,
@@ -51,7 +52,11 @@ export const options = {
   applicationId: required('APP_ID'),
   brokers: required('BROKERS').split(','),
   stateDir: required('STATE_DIR'),
-  sessionTimeoutMs: 6000,
+  numStandbyReplicas: Number(env.STANDBYS ?? 0),
+  ...(env.APP_SERVER ? { applicationServer: env.APP_SERVER } : {}),
+  ...(env.RACK ? { rackId: env.RACK } : {}),
+  sessionTimeoutMs: Number(env.SESSION_TIMEOUT_MS ?? 6000),
   heartbeatIntervalMs: 500,
+  ...(env.REBALANCE_TIMEOUT_MS ? { rebalanceTimeoutMs: Number(env.REBALANCE_TIMEOUT_MS) } : {}),
   logLevel: 'info' as const,
 };
