@@ -358,6 +358,10 @@ export class StreamTask implements ContextHost {
     return this.stateManager.store(name);
   }
 
+  globalStore(name: string): StateStore | undefined {
+    return this.env.globalStore?.(name);
+  }
+
   schedule(
     node: string,
     intervalMs: number,

@@ -13,6 +13,7 @@ import type { KafkaClient, TopicPartition } from '../client/index.ts';
 import { topicPartitionKey, transactionalId } from '../names.ts';
 import type { CompiledStreamsAppOptions } from '../options.ts';
 import { getDefaultTelemetry, type Telemetry } from '../telemetry.ts';
+import type { StateStore } from '../processor.ts';
 import type { OffsetReset } from '../topology.ts';
 import type { StateEnvironment, RestoreEvent } from './state-manager.ts';
 import {
@@ -58,6 +59,8 @@ export interface TaskEnvironment extends StateEnvironment {
   committed?(event: CommitEvent): void;
   /** Every processor instance the app's suppliers returned, to catch a supplier returning one twice. */
   readonly processorInstances: WeakSet<object>;
+  /** The worker's global stores (global-state.ts), which every processor may read. */
+  globalStore?(name: string): StateStore | undefined;
 }
 
 export interface TaskEnvironmentDeps {
@@ -74,6 +77,8 @@ export interface TaskEnvironmentDeps {
   restoring?(event: RestoreEvent): void;
   /** Shared by every task of one app. @default a new set per environment */
   processorInstances?: WeakSet<object>;
+  /** The worker's global stores. @default none */
+  globalStore?(name: string): StateStore | undefined;
 }
 
 export function createTaskEnvironment(taskId: string, deps: TaskEnvironmentDeps): TaskEnvironment {
@@ -126,6 +131,7 @@ export function createTaskEnvironment(taskId: string, deps: TaskEnvironmentDeps)
     log: (level, message) => deps.log(level, message),
     ...(deps.committed ? { committed: deps.committed } : {}),
     ...(deps.restoring ? { restoring: deps.restoring } : {}),
+    ...(deps.globalStore ? { globalStore: deps.globalStore } : {}),
     async changelogOffsets(topic, partition) {
       const [beginning, end] = await Promise.all([
         admin.beginningOffsets(topic),
