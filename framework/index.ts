@@ -97,8 +97,13 @@ export type {
   LogLevel,
   ProcessingGuarantee,
   ProducerSettings,
+  RetryOptions,
+  SaslOptions,
   StreamsAppOptions,
+  TlsOptions,
 } from './options.ts';
+
+export type { Logger, LogFields } from './logger.ts';
 
 export {
   changelogTopic,
@@ -116,7 +121,18 @@ export {
   type UncaughtErrorHandler,
   type CommitListener,
   type RestoreListener,
+  type StreamsAppHealth,
 } from './runtime/streams-app.ts';
+export {
+  startHealthServer,
+  type HealthServer,
+  type HealthServerOptions,
+} from './runtime/health-server.ts';
+export {
+  RestoreProgress,
+  formatRestoreProgress,
+  type RestoreProgressLine,
+} from './runtime/restore-progress.ts';
 export type { CommitEvent } from './runtime/task-environment.ts';
 export type { RestoreEvent } from './runtime/state-manager.ts';
 

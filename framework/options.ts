@@ -1,11 +1,15 @@
 import os from 'node:os';
 import path from 'node:path';
+import { inspect } from 'node:util';
+import type { RetryOptions, SaslOptions, TlsOptions } from './client/types.ts';
 import { StreamsConfigError } from './errors.ts';
+import { missingLoggerMethods, type Logger, type LogLevel } from './logger.ts';
 import { isTelemetry, type Telemetry } from './telemetry.ts';
 
-export type ProcessingGuarantee = 'exactly_once' | 'at_least_once';
+export type { LogLevel, Logger, LogFields } from './logger.ts';
+export type { RetryOptions, SaslOptions, TlsOptions } from './client/types.ts';
 
-export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug';
+export type ProcessingGuarantee = 'exactly_once' | 'at_least_once';
 
 /**
  * What to do with a record whose key or value cannot be deserialized: fail the task (nothing
@@ -90,10 +94,51 @@ export interface StreamsAppOptions {
   deserializationErrorHandler?: DeserializationErrorHandler;
   /** @default 'fail' */
   invalidTimestampHandler?: InvalidTimestampHandler;
+  /**
+   * How long a task reading several partitions (a join, a merge) waits for records of a
+   * caught-up partition that has none buffered before it goes on without them, so that it
+   * processes its inputs in timestamp order (Kafka Streams' max.task.idle.ms). It always
+   * waits for records known to exist but not fetched yet. -1: never waits. @default 0
+   */
+  maxTaskIdleMs?: number;
   /** @default applicationId */
   clientId?: string;
-  /** @default 'info' */
+  /**
+   * Least severe level logged, for the runtime's lines and the Kafka client's alike.
+   * @default 'info'
+   */
   logLevel?: LogLevel;
+  /**
+   * Where log lines go: a pino-compatible logger (`debug/info/warn/error(fields, message)`),
+   * e.g. `pino()`. Lines carry their context as fields (taskId, topic, partition, offset);
+   * the Kafka client's lines come with `component: 'kafkajs'` and their kafkajs level mapped
+   * (ERROR→error, WARN→warn, INFO→info, DEBUG→debug). Both respect `logLevel`.
+   * @default lines on stderr: `HH:MM:SS.mmm [streamtx <applicationId>] <level>: <message>`
+   */
+  logger?: Logger;
+  /**
+   * TLS to the brokers (a SASL_SSL or SSL listener): `true` to verify them against Node's
+   * bundled CAs, or settings (kafkajs's convention: Node's `tls.connect` options).
+   * @default no TLS
+   */
+  ssl?: boolean | TlsOptions;
+  /**
+   * SASL authentication (kafkajs's convention): `{ mechanism: 'plain' | 'scram-sha-256' |
+   * 'scram-sha-512', username, password }` or `{ mechanism: 'oauthbearer',
+   * oauthBearerProvider }`. The password is never printed in an error or a log line.
+   * @default none
+   */
+  sasl?: SaslOptions;
+  /** Milliseconds to establish a connection (TCP, TLS and SASL) to a broker (kafkajs's name). @default 3000 */
+  connectionTimeout?: number;
+  /** Milliseconds a request may wait for its response (kafkajs's name). @default 30000 */
+  requestTimeout?: number;
+  /**
+   * Retries of failed connections and requests (kafkajs's convention). Transactional sends
+   * keep their own retries, bounded by the transaction timeout (invariant 1).
+   * @default { retries: 5, initialRetryTime: 300, maxRetryTime: 30000, factor: 0.2, multiplier: 2 }
+   */
+  retry?: RetryOptions;
   /** Consumer settings (the ones streamtx does not own). @default {} */
   consumer?: ConsumerSettings;
   /** Producer settings (the ones streamtx does not own). @default {} */
@@ -121,8 +166,18 @@ export interface CompiledStreamsAppOptions {
   readonly repartitionPurgeIntervalMs: number;
   readonly deserializationErrorHandler: DeserializationErrorHandler;
   readonly invalidTimestampHandler: InvalidTimestampHandler;
+  readonly maxTaskIdleMs: number;
   readonly clientId: string;
   readonly logLevel: LogLevel;
+  /** Absent when not set: the app then logs in the default format. */
+  readonly logger?: Logger;
+  /** Absent when TLS is off. */
+  readonly ssl?: true | Readonly<TlsOptions>;
+  /** Absent when not set. Printing it (JSON, util.inspect) shows the password redacted. */
+  readonly sasl?: Readonly<SaslOptions>;
+  readonly connectionTimeout: number;
+  readonly requestTimeout: number;
+  readonly retry: Readonly<Required<RetryOptions>>;
   readonly consumer: Readonly<Required<ConsumerSettings>>;
   readonly producer: Readonly<Required<ProducerSettings>>;
   /** Absent when not set: the runtime then uses the process default (`getDefaultTelemetry()`) when a task starts. */
@@ -144,12 +199,22 @@ const OPTION_NAMES: readonly (keyof StreamsAppOptions)[] = [
   'repartitionPurgeIntervalMs',
   'deserializationErrorHandler',
   'invalidTimestampHandler',
+  'maxTaskIdleMs',
   'clientId',
   'logLevel',
+  'logger',
+  'ssl',
+  'sasl',
+  'connectionTimeout',
+  'requestTimeout',
+  'retry',
   'consumer',
   'producer',
   'telemetry',
 ];
+
+/** Every option of StreamsAppOptions, for docs/configuration.md's check. */
+export const STREAMS_APP_OPTION_NAMES: readonly (keyof StreamsAppOptions)[] = OPTION_NAMES;
 
 const OWNS = 'is owned by streamtx: exactly-once depends on it';
 
@@ -244,8 +309,15 @@ export function compileStreamsAppOptions(options: StreamsAppOptions): CompiledSt
       options.deserializationErrorHandler,
     ),
     invalidTimestampHandler: oneOf(options, 'invalidTimestampHandler', ['fail', 'skip'], 'fail'),
+    maxTaskIdleMs: integer(options, 'maxTaskIdleMs', 0, -1),
     clientId: optionalString(options, 'clientId') ?? applicationId,
     logLevel: oneOf(options, 'logLevel', ['none', 'error', 'warn', 'info', 'debug'], 'info'),
+    ...compileLogger(options.logger),
+    ...compileTls(options.ssl),
+    ...compileSasl(options.sasl),
+    connectionTimeout: integer(options, 'connectionTimeout', 3_000, 1),
+    requestTimeout: integer(options, 'requestTimeout', 30_000, 1),
+    retry: compileRetry(options.retry),
     consumer: compileConsumerSettings(options.consumer),
     producer: compileProducerSettings(options.producer),
     ...compileTelemetry(options.telemetry),
@@ -277,6 +349,11 @@ export function compileStreamsAppOptions(options: StreamsAppOptions): CompiledSt
 }
 
 function compileBrokers(brokers: unknown): readonly string[] {
+  if (brokers === undefined)
+    throw new StreamsConfigError(
+      'brokers',
+      'is required: a non-empty array of "host:port" strings',
+    );
   if (!Array.isArray(brokers) || brokers.length === 0) {
     throw new StreamsConfigError('brokers', 'expected a non-empty array of "host:port" strings');
   }
@@ -324,6 +401,258 @@ function compileTelemetry(telemetry: unknown): { telemetry?: Telemetry } {
   return { telemetry };
 }
 
+function compileLogger(logger: unknown): { logger?: Logger } {
+  if (logger === undefined) return {};
+  const missing = missingLoggerMethods(logger);
+  if (missing.length > 0)
+    throw new StreamsConfigError(
+      'logger',
+      `expected a pino-compatible logger with debug, info, warn and error methods (fields, message)${
+        typeof logger === 'object' && logger !== null ? `; missing: ${missing.join(', ')}` : ''
+      }`,
+    );
+  return { logger: logger as Logger };
+}
+
+/** What a value is, for an error about a setting whose value must not be printed (keys, passwords). */
+function kindOf(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** The keys of `value` outside `supported`: an error naming the first, with what is supported. */
+function rejectUnknownKeys(
+  field: string,
+  value: Record<string, unknown>,
+  supported: readonly string[],
+): void {
+  for (const key of Object.keys(value)) {
+    if (supported.includes(key)) continue;
+    const hint = closest(key, supported);
+    throw new StreamsConfigError(
+      `${field}.${key}`,
+      `unknown setting${hint ? ` (did you mean ${hint}?)` : ''}; supported: ${supported.join(', ')}`,
+    );
+  }
+}
+
+const TLS_SETTINGS: readonly string[] = [
+  'ca',
+  'cert',
+  'key',
+  'passphrase',
+  'rejectUnauthorized',
+  'servername',
+];
+const SASL_SETTINGS: readonly string[] = ['mechanism', 'username', 'password'];
+const OAUTHBEARER_SETTINGS: readonly string[] = ['mechanism', 'oauthBearerProvider'];
+const RETRY_SETTINGS: readonly string[] = [
+  'retries',
+  'initialRetryTime',
+  'maxRetryTime',
+  'factor',
+  'multiplier',
+];
+const CONSUMER_SETTINGS: readonly string[] = [
+  'maxWaitTimeMs',
+  'minBytes',
+  'maxBytes',
+  'maxBytesPerPartition',
+];
+const PRODUCER_SETTINGS: readonly string[] = ['compression'];
+
+/** The settings of every object-valued option, for docs/configuration.md's check. */
+export const NESTED_OPTION_NAMES: Readonly<Record<string, readonly string[]>> = {
+  ssl: TLS_SETTINGS,
+  sasl: [...new Set([...SASL_SETTINGS, ...OAUTHBEARER_SETTINGS])],
+  retry: RETRY_SETTINGS,
+  consumer: CONSUMER_SETTINGS,
+  producer: PRODUCER_SETTINGS,
+  deserializationErrorHandler: ['deadLetterTopic'],
+};
+
+const isPem = (v: unknown): v is string | Buffer =>
+  (typeof v === 'string' && v !== '') || Buffer.isBuffer(v);
+
+function compileTls(ssl: unknown): { ssl?: true | Readonly<TlsOptions> } {
+  if (ssl === undefined || ssl === false) return {};
+  if (ssl === true) return { ssl: true };
+  if (!isPlainObject(ssl))
+    throw new StreamsConfigError(
+      'ssl',
+      `expected true, false or an object of TLS settings (${TLS_SETTINGS.join(', ')}), got ${kindOf(ssl)}`,
+    );
+  rejectUnknownKeys('ssl', ssl, TLS_SETTINGS);
+  const out: TlsOptions = {};
+  const { ca, cert, key, passphrase, rejectUnauthorized, servername } = ssl;
+  if (ca !== undefined) {
+    const list = Array.isArray(ca) ? (ca as unknown[]) : [ca];
+    if (list.length === 0 || !list.every(isPem))
+      throw new StreamsConfigError(
+        'ssl.ca',
+        'expected PEM text, a Buffer, or a non-empty array of them',
+      );
+    out.ca = Array.isArray(ca)
+      ? Object.freeze([...(list as (string | Buffer)[])])
+      : (ca as string | Buffer);
+  }
+  // Values of cert, key and passphrase never appear in a message: a key is a secret.
+  if (cert !== undefined) {
+    if (!isPem(cert))
+      throw new StreamsConfigError(
+        'ssl.cert',
+        `expected PEM text or a Buffer, got ${kindOf(cert)}`,
+      );
+    out.cert = cert;
+  }
+  if (key !== undefined) {
+    if (!isPem(key))
+      throw new StreamsConfigError('ssl.key', `expected PEM text or a Buffer, got ${kindOf(key)}`);
+    out.key = key;
+  }
+  if ((cert === undefined) !== (key === undefined))
+    throw new StreamsConfigError(
+      cert === undefined ? 'ssl.cert' : 'ssl.key',
+      'a client certificate needs both ssl.cert and ssl.key',
+    );
+  if (passphrase !== undefined) {
+    if (typeof passphrase !== 'string')
+      throw new StreamsConfigError(
+        'ssl.passphrase',
+        `expected a string, got ${kindOf(passphrase)}`,
+      );
+    if (key === undefined)
+      throw new StreamsConfigError(
+        'ssl.passphrase',
+        'is the passphrase of ssl.key, which is not set',
+      );
+    out.passphrase = passphrase;
+  }
+  if (rejectUnauthorized !== undefined) {
+    if (typeof rejectUnauthorized !== 'boolean')
+      throw new StreamsConfigError(
+        'ssl.rejectUnauthorized',
+        `expected a boolean, got ${JSON.stringify(rejectUnauthorized)}`,
+      );
+    out.rejectUnauthorized = rejectUnauthorized;
+  }
+  if (servername !== undefined) {
+    if (typeof servername !== 'string' || servername === '')
+      throw new StreamsConfigError(
+        'ssl.servername',
+        `expected a non-empty host name, got ${JSON.stringify(servername)}`,
+      );
+    out.servername = servername;
+  }
+  return { ssl: Object.freeze(out) };
+}
+
+const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer'] as const;
+const REDACTED = '[redacted]';
+
+function compileSasl(sasl: unknown): { sasl?: Readonly<SaslOptions> } {
+  if (sasl === undefined) return {};
+  if (!isPlainObject(sasl))
+    throw new StreamsConfigError(
+      'sasl',
+      `expected { mechanism, username, password } or { mechanism: 'oauthbearer', oauthBearerProvider }, got ${kindOf(sasl)}`,
+    );
+  const given = sasl['mechanism'];
+  // Kafka's own configs spell mechanisms in upper case (SCRAM-SHA-512): accept either.
+  const mechanism = typeof given === 'string' ? given.toLowerCase() : given;
+  if (!(SASL_MECHANISMS as readonly unknown[]).includes(mechanism))
+    throw new StreamsConfigError(
+      'sasl.mechanism',
+      `expected one of ${SASL_MECHANISMS.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(given)}` +
+        (mechanism === 'aws' ? ' (AWS IAM: use oauthbearer with a token provider)' : ''),
+    );
+  if (mechanism === 'oauthbearer') {
+    rejectUnknownKeys('sasl', sasl, OAUTHBEARER_SETTINGS);
+    const provider = sasl['oauthBearerProvider'];
+    if (typeof provider !== 'function')
+      throw new StreamsConfigError(
+        'sasl.oauthBearerProvider',
+        'expected a function returning a promise of { value: <token> }',
+      );
+    return {
+      sasl: Object.freeze({
+        mechanism: 'oauthbearer',
+        oauthBearerProvider: provider as () => Promise<{ value: string }>,
+      }),
+    };
+  }
+  rejectUnknownKeys('sasl', sasl, SASL_SETTINGS);
+  const username = sasl['username'];
+  const password = sasl['password'];
+  if (typeof username !== 'string' || username === '')
+    throw new StreamsConfigError(
+      'sasl.username',
+      `expected a non-empty string, got ${kindOf(username)}`,
+    );
+  // Never the value: it may be a password put in the wrong place, or the password itself.
+  if (typeof password !== 'string' || password === '')
+    throw new StreamsConfigError(
+      'sasl.password',
+      `expected a non-empty string, got ${kindOf(password)}`,
+    );
+  const compiled = {
+    mechanism: mechanism as 'plain' | 'scram-sha-256' | 'scram-sha-512',
+    username,
+    password,
+  };
+  // The compiled options are public (app.options): printing them must not show the password.
+  const redacted = { mechanism: compiled.mechanism, username, password: REDACTED };
+  Object.defineProperties(compiled, {
+    toJSON: { value: () => redacted },
+    [inspect.custom]: { value: () => redacted },
+  });
+  return { sasl: Object.freeze(compiled) };
+}
+
+function compileRetry(value: unknown): Readonly<Required<RetryOptions>> {
+  const field = 'retry';
+  if (value !== undefined && !isPlainObject(value))
+    throw new StreamsConfigError(field, `expected an object, got ${kindOf(value)}`);
+  const r = value ?? {};
+  rejectUnknownKeys(field, r, RETRY_SETTINGS);
+  const int = (key: string, fallback: number, min: number): number => {
+    const v = r[key];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min)
+      throw new StreamsConfigError(
+        `${field}.${key}`,
+        `expected an integer >= ${min}, got ${JSON.stringify(v)}`,
+      );
+    return v;
+  };
+  const num = (key: string, fallback: number, min: number, max: number): number => {
+    const v = r[key];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max)
+      throw new StreamsConfigError(
+        `${field}.${key}`,
+        `expected a number from ${min} to ${max}, got ${JSON.stringify(v)}`,
+      );
+    return v;
+  };
+  // kafkajs's defaults (retry/defaults.js).
+  const retry = {
+    retries: int('retries', 5, 0),
+    initialRetryTime: int('initialRetryTime', 300, 1),
+    maxRetryTime: int('maxRetryTime', 30_000, 1),
+    factor: num('factor', 0.2, 0, 1),
+    multiplier: num('multiplier', 2, 1, 100),
+  };
+  if (retry.maxRetryTime < retry.initialRetryTime)
+    throw new StreamsConfigError(
+      'retry.maxRetryTime',
+      `must be at least retry.initialRetryTime (${retry.maxRetryTime} < ${retry.initialRetryTime})`,
+    );
+  return Object.freeze(retry);
+}
+
 /** The settings object of `field`, with owned and unknown keys rejected. */
 function settingsObject(
   field: 'consumer' | 'producer',
@@ -349,12 +678,7 @@ function settingsObject(
 }
 
 function compileConsumerSettings(value: unknown): Readonly<Required<ConsumerSettings>> {
-  const s = settingsObject('consumer', value, [
-    'maxWaitTimeMs',
-    'minBytes',
-    'maxBytes',
-    'maxBytesPerPartition',
-  ]);
+  const s = settingsObject('consumer', value, CONSUMER_SETTINGS);
   const int = (key: keyof ConsumerSettings, fallback: number, min: number): number => {
     const v = s[key];
     if (v === undefined) return fallback;
@@ -375,7 +699,7 @@ function compileConsumerSettings(value: unknown): Readonly<Required<ConsumerSett
 }
 
 function compileProducerSettings(value: unknown): Readonly<Required<ProducerSettings>> {
-  const s = settingsObject('producer', value, ['compression']);
+  const s = settingsObject('producer', value, PRODUCER_SETTINGS);
   const compression = s['compression'] ?? 'none';
   if (compression !== 'none' && compression !== 'gzip') {
     throw new StreamsConfigError(

@@ -4,87 +4,33 @@
 // including `streamtx kafka up`, `topic create/list` and `run` of a .js app on
 // a real 1-broker cluster.
 //
-// Offline and quick: each project's node_modules is seeded with copies of the
-// tarball's runtime dependencies (their whole dependency trees) from this
-// repository's node_modules, and the tarball is installed with
-// `npm install --offline --ignore-scripts`. npm finds every dependency already
-// satisfied, so it neither fetches (the npm cache holds tarballs but not the
-// registry metadata a fresh resolution needs) nor runs better-sqlite3's install
-// script, which would download a prebuilt binary or compile SQLite for ~2
-// minutes; the copy carries the native module this repository built.
-import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  realpathSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+// Offline and quick: see test/support/packed-project.ts.
+import { spawn, type SpawnSyncReturns } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, relative } from 'node:path';
 import t, { type Test } from 'tap';
 import { produceRecords, waitFor, waitForRecords } from '../testkit/index.ts';
 import { alive } from './support/cluster.ts';
-import { childEnv, uniqueName } from './support/ids.ts';
-
-const repo = fileURLToPath(new URL('..', import.meta.url));
-const repoModules = join(repo, 'node_modules');
+import { uniqueName } from './support/ids.ts';
+import {
+  buildAndPack,
+  linkTool,
+  output,
+  packedProject,
+  repo,
+  repoModules,
+  repoPackage as pkg,
+  run,
+  userEnv,
+  type PackageJson,
+  type Packed,
+} from './support/packed-project.ts';
 
 /** The package's entries (package.json exports). */
 const ENTRIES = ['.', './framework', './stores', './dsl', './testkit', './chaos', './otel'];
 /** Entries that load without the optional peer @opentelemetry/api. */
 const CORE_ENTRIES = ENTRIES.filter((e) => e !== './otel');
-
-interface PackageJson {
-  name: string;
-  version: string;
-  bin?: Record<string, string>;
-  exports?: Record<string, string | { types: string; default: string }>;
-  dependencies?: Record<string, string>;
-  peerDependencies?: Record<string, string>;
-  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
-}
-
-const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as PackageJson;
-
-/** The environment of a user's shell: no tap hooks, no npm script variables, no repo bins. */
-function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env = childEnv();
-  for (const key of Object.keys(env)) {
-    // npm's script variables would steer the npm we run; tap's would make a tap we run
-    // report to this one instead of printing its summary.
-    if (/^npm_/i.test(key) || /^_?TAP/.test(key) || key === 'INIT_CWD') delete env[key];
-  }
-  env.PATH = (env.PATH ?? '')
-    .split(delimiter)
-    .filter((p) => !p.includes(`${sep}node_modules${sep}.bin`))
-    .join(delimiter);
-  return {
-    ...env,
-    npm_config_offline: 'true',
-    npm_config_audit: 'false',
-    npm_config_fund: 'false',
-    npm_config_update_notifier: 'false',
-    ...extra,
-  };
-}
-
-function run(
-  command: string,
-  args: string[],
-  cwd: string,
-  env: NodeJS.ProcessEnv = userEnv(),
-): SpawnSyncReturns<string> {
-  return spawnSync(command, args, { cwd, env, encoding: 'utf8', timeout: 240_000 });
-}
-
-const output = (r: SpawnSyncReturns<string>): string =>
-  `exit ${r.status ?? r.signal}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 
 /**
  * The module specifiers of a compiled file: static imports and re-exports (at a statement's
@@ -102,100 +48,25 @@ function specifiers(text: string): string[] {
   return found;
 }
 
-/** A package's directory as node resolves it from `from` (a directory under the repo). */
-function findPackage(name: string, from: string): string | undefined {
-  for (let dir = from; ; dir = dirname(dir)) {
-    const candidate = join(dir, 'node_modules', name);
-    if (existsSync(join(candidate, 'package.json'))) return candidate;
-    if (dir === repo || dirname(dir) === dir) return undefined;
-  }
-}
-
-/** Every package directory `names` need at run time, with their dependencies, in the repo. */
-function dependencyTree(names: string[]): string[] {
-  const found = new Set<string>();
-  const visit = (name: string, from: string): void => {
-    const dir = findPackage(name, from);
-    if (dir === undefined || found.has(dir)) return;
-    found.add(dir);
-    const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
-      dependencies?: Record<string, string>;
-      optionalDependencies?: Record<string, string>;
-    };
-    for (const dep of Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies }))
-      visit(dep, dir);
-  };
-  for (const name of names) visit(name, repo);
-  return [...found];
-}
-
-/** Copies packages from the repo's node_modules into a project's, keeping their nesting. */
-function seed(project: string, dirs: string[]): void {
-  for (const dir of dirs) {
-    const nested = join(dir, 'node_modules');
-    cpSync(dir, join(project, relative(repo, dir)), {
-      recursive: true,
-      filter: (src) => src !== nested && !src.startsWith(nested + sep),
-    });
-  }
-}
-
-/** A user's dev tool (tsx, tap, @types/node) installed in a project: a link to the repo's copy. */
-function linkTool(project: string, name: string, bins: Record<string, string> = {}): void {
-  const target = join(project, 'node_modules', name);
-  mkdirSync(dirname(target), { recursive: true });
-  symlinkSync(join(repoModules, name), target, 'dir');
-  for (const [bin, file] of Object.entries(bins)) {
-    mkdirSync(join(project, 'node_modules', '.bin'), { recursive: true });
-    symlinkSync(join(target, file), join(project, 'node_modules', '.bin', bin));
-  }
-}
-
 const work = mkdtempSync(join(tmpdir(), 'streamtx-packaging-'));
 t.teardown(() => rmSync(work, { recursive: true, force: true }));
-if (!relative(repo, work).startsWith('..'))
-  throw new Error(`${work} lies inside the repository: resolution would find its node_modules`);
 
-let tarball = '';
+let packedInfo: Packed | undefined;
 let packedFiles: string[] = [];
 let packed: PackageJson = pkg;
 
 t.before(() => {
   const started = Date.now();
-  // The build first, then a pack that runs no scripts: npm pack --json's stdout is then JSON only.
-  const build = run('npm', ['run', 'build'], repo, childEnv());
-  if (build.status !== 0) throw new Error(`npm run build failed\n${output(build)}`);
-  const pack = run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], repo);
-  if (pack.status !== 0) throw new Error(`npm pack failed\n${output(pack)}`);
-  const [info] = JSON.parse(pack.stdout) as { filename: string; files: { path: string }[] }[];
-  tarball = join(work, info!.filename);
-  packedFiles = info!.files.map((f) => f.path);
-  const unpacked = join(work, 'unpacked');
-  mkdirSync(unpacked);
-  const tar = run('tar', ['xzf', tarball, '-C', unpacked], work);
-  if (tar.status !== 0) throw new Error(`tar failed\n${output(tar)}`);
-  packed = JSON.parse(
-    readFileSync(join(unpacked, 'package', 'package.json'), 'utf8'),
-  ) as PackageJson;
+  packedInfo = buildAndPack(work);
+  packedFiles = packedInfo.files;
+  packed = packedInfo.manifest;
   t.comment(`built and packed in ${Date.now() - started} ms: ${packedFiles.length} files`);
 });
 
 /** A fresh project with the tarball installed: package.json, then `npm install <tarball>`. */
 function project(name: string, manifest: object, files: Record<string, string>): string {
-  const dir = join(work, name);
-  mkdirSync(dir);
-  writeFileSync(
-    join(dir, 'package.json'),
-    JSON.stringify({ name, version: '1.0.0', private: true, ...manifest }, null, 2),
-  );
-  for (const [file, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, file)), { recursive: true });
-    writeFileSync(join(dir, file), text);
-  }
-  seed(dir, dependencyTree(Object.keys(packed.dependencies ?? {})));
-  const install = run('npm', ['install', tarball, '--ignore-scripts'], dir);
-  if (install.status !== 0) throw new Error(`npm install ${tarball} failed\n${output(install)}`);
-  return dir;
+  if (!packedInfo) throw new Error('not packed yet');
+  return packedProject(work, packedInfo, name, manifest, files);
 }
 
 t.test('the tarball holds the compiled package and nothing else', async (t) => {

@@ -21,6 +21,10 @@ export {
   type KafkaClusterOptions,
   type TopicOptions,
   type BrokerState,
+  type KafkaConnection,
+  type ScramUser,
+  type SecuredClusterOptions,
+  type ClusterSecurity,
   javaStringHashCode,
   transactionStatePartition,
 } from './kafka-cluster.ts';
@@ -36,6 +40,7 @@ export { waitFor, type WaitOptions } from './wait.ts';
 export {
   produceRecords,
   waitForRecords,
+  type ClusterAddress,
   type KeyValueRecord,
   type ReceivedRecord,
 } from './integration-utils.ts';

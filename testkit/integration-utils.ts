@@ -4,6 +4,7 @@
  * wait until a topic holds a number of committed records.
  */
 import { createKafkaClient, type KafkaClient } from '../framework/client/index.ts';
+import type { KafkaConnection } from './kafka-cluster.ts';
 import { waitFor } from './wait.ts';
 
 export interface KeyValueRecord {
@@ -24,10 +25,16 @@ export interface ReceivedRecord {
   headers: Record<string, Buffer | undefined>;
 }
 
-function client(brokers: readonly string[]): Promise<KafkaClient> {
+/** Bootstrap servers, or a whole connection (e.g. a secured cluster's `clientOptions()`). */
+export type ClusterAddress = readonly string[] | KafkaConnection;
+
+function client(address: ClusterAddress): Promise<KafkaClient> {
+  const { brokers, ssl, sasl } = 'brokers' in address ? address : { brokers: address };
   return createKafkaClient({
     clientId: 'streamtx-testkit',
     brokers: [...brokers],
+    ...(ssl === undefined ? {} : { ssl }),
+    ...(sasl === undefined ? {} : { sasl }),
     logLevel: 'nothing',
     retry: { retries: 10, initialRetryTime: 100 },
   });
@@ -35,7 +42,7 @@ function client(brokers: readonly string[]): Promise<KafkaClient> {
 
 /** Produces records with an idempotent producer (acks=all) and returns once all are acknowledged. */
 export async function produceRecords(
-  brokers: readonly string[],
+  brokers: ClusterAddress,
   topic: string,
   records: KeyValueRecord[],
 ): Promise<void> {
@@ -64,7 +71,7 @@ export async function produceRecords(
  * `count` records arrived (or times out naming the topic and how many came).
  */
 export async function waitForRecords(
-  brokers: readonly string[],
+  brokers: ClusterAddress,
   topic: string,
   count: number,
   options: { timeoutMs?: number; onRecord?: (r: ReceivedRecord) => void } = {},

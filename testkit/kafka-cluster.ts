@@ -22,9 +22,46 @@ import {
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKafkaClient, type KafkaAdmin, type KafkaClient } from '../framework/client/index.ts';
+import {
+  createKafkaClient,
+  type KafkaAdmin,
+  type KafkaClient,
+  type KafkaClientOptions,
+  type SaslOptions,
+  type TlsOptions,
+} from '../framework/client/index.ts';
+import { createServerCertificate, createTestCa } from './internals/tls.ts';
 import { ensureKafka, findJava, type KafkaInstallOptions } from './kafka-install.ts';
 import { waitFor } from './wait.ts';
+
+/** Where and how to connect to a cluster: what `StreamsAppOptions` and the testkit helpers take. */
+export interface KafkaConnection {
+  brokers: readonly string[];
+  ssl?: boolean | TlsOptions;
+  sasl?: SaslOptions;
+}
+
+/** A SCRAM user of a secured cluster. */
+export interface ScramUser {
+  username: string;
+  password: string;
+}
+
+export interface SecuredClusterOptions {
+  /**
+   * SCRAM users created when the brokers' storage is formatted (KRaft: `kafka-storage format
+   * --add-scram`), each with a SCRAM-SHA-256 and a SCRAM-SHA-512 credential.
+   * @default one user, `streamtx`, with a random password
+   */
+  users?: ScramUser[];
+}
+
+/** What a secured cluster's clients need to know. */
+export interface ClusterSecurity {
+  /** PEM of the CA that signed the brokers' certificate (made when the cluster started). */
+  caPem: string;
+  users: readonly ScramUser[];
+}
 
 export interface KafkaClusterOptions extends KafkaInstallOptions {
   /** Number of brokers, 1 to 5. @default 1 */
@@ -39,6 +76,14 @@ export interface KafkaClusterOptions extends KafkaInstallOptions {
   startTimeoutMs?: number;
   /** Progress and diagnostics. */
   log?: (line: string) => void;
+  /**
+   * A secured cluster: clients connect over SASL_SSL only — TLS with a certificate for
+   * 127.0.0.1/localhost signed by a CA made at start, SASL with SCRAM-SHA-256 or -512. The
+   * brokers talk to each other over the same listener (SCRAM-SHA-512, a user of their own);
+   * the KRaft controller listener stays PLAINTEXT on loopback. `clientOptions()` hands tests
+   * the ssl and sasl settings. Needs openssl.
+   */
+  secured?: boolean | SecuredClusterOptions;
 }
 
 export interface TopicOptions {
@@ -65,12 +110,23 @@ interface Broker {
 
 const MAX_BROKERS = 5;
 
+/** The brokers' own SCRAM user, for the inter-broker listener. */
+const BROKER_USER = 'streamtx-broker';
+
+interface Security extends ClusterSecurity {
+  brokerPassword: string;
+  keystoreFile: string;
+  keystorePassword: string;
+  caFile: string;
+}
+
 export class KafkaCluster {
   private readonly brokers = new Map<number, Broker>();
   private watchdog: ChildProcess | undefined;
   private stopped = false;
   private admin: KafkaClient | undefined;
   private external: string[] | undefined;
+  private securityValue: Security | undefined;
 
   private constructor(
     readonly dir: string,
@@ -89,6 +145,7 @@ export class KafkaCluster {
         `KafkaClusterOptions.brokers must be an integer from 1 to ${MAX_BROKERS}, got ${n}`,
       );
     }
+    const users = securedUsers(options.secured);
     const java = findJava();
     const install = await ensureKafka(options);
     const dir = mkdtempSync(join(options.baseDir ?? tmpdir(), 'streamtx-kafka-'));
@@ -98,6 +155,7 @@ export class KafkaCluster {
       ...options,
     });
     try {
+      if (users) cluster.securityValue = makeSecurity(join(dir, 'tls'), users);
       await cluster.launch(n);
     } catch (err) {
       const tails = [...cluster.brokers.keys()].map((id) => cluster.logTail(id, 30)).join('\n');
@@ -127,6 +185,47 @@ export class KafkaCluster {
     const bootstrap = process.env.STREAMTX_BOOTSTRAP;
     if (bootstrap) return KafkaCluster.connect(bootstrap.split(',').map((s) => s.trim()));
     return KafkaCluster.start(options);
+  }
+
+  /** The CA and SCRAM users of a secured cluster; undefined for a plaintext one. */
+  get security(): ClusterSecurity | undefined {
+    const s = this.securityValue;
+    return s && { caPem: s.caPem, users: s.users };
+  }
+
+  /**
+   * Connection settings for this cluster's clients: the bootstrap servers, and for a secured
+   * cluster TLS trusting its CA and SASL/SCRAM as one of its users (the first by default).
+   * Spread into `StreamsAppOptions`, or pass to the testkit helpers.
+   */
+  clientOptions(
+    options: { mechanism?: 'scram-sha-256' | 'scram-sha-512'; username?: string } = {},
+  ): KafkaConnection & { brokers: string[] } {
+    const s = this.securityValue;
+    if (!s) {
+      if (options.mechanism !== undefined || options.username !== undefined)
+        throw new Error(
+          'clientOptions(): this cluster is not secured (KafkaClusterOptions.secured)',
+        );
+      return { brokers: this.bootstrapServers };
+    }
+    const user =
+      options.username === undefined
+        ? s.users[0]
+        : s.users.find((u) => u.username === options.username);
+    if (!user)
+      throw new Error(
+        `clientOptions(): no user ${options.username} (users: ${s.users.map((u) => u.username).join(', ')})`,
+      );
+    return {
+      brokers: this.bootstrapServers,
+      ssl: { ca: [s.caPem] },
+      sasl: {
+        mechanism: options.mechanism ?? 'scram-sha-512',
+        username: user.username,
+        password: user.password,
+      },
+    };
   }
 
   /** True for a cluster from connect(): no process control. */
@@ -361,17 +460,19 @@ export class KafkaCluster {
     const rf = Math.min(3, n);
     const isr = Math.min(2, n);
     const controller = b.controllerPort !== undefined;
+    const listener = this.securityValue ? 'SASL_SSL' : 'PLAINTEXT';
     const props: Record<string, string | number | boolean> = {
       'process.roles': controller ? 'broker,controller' : 'broker',
       'node.id': b.id,
       'controller.quorum.voters': quorum,
       listeners:
-        `PLAINTEXT://127.0.0.1:${b.port}` +
+        `${listener}://127.0.0.1:${b.port}` +
         (controller ? `,CONTROLLER://127.0.0.1:${b.controllerPort}` : ''),
-      'advertised.listeners': `PLAINTEXT://127.0.0.1:${b.port}`,
+      'advertised.listeners': `${listener}://127.0.0.1:${b.port}`,
       'controller.listener.names': 'CONTROLLER',
-      'inter.broker.listener.name': 'PLAINTEXT',
-      'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      'inter.broker.listener.name': listener,
+      'listener.security.protocol.map': `${listener}:${listener},CONTROLLER:PLAINTEXT`,
+      ...this.securityProperties(),
       'log.dirs': join(b.dir, 'data'),
       'auto.create.topics.enable': false,
       'default.replication.factor': rf,
@@ -400,6 +501,44 @@ export class KafkaCluster {
       Object.entries(props)
         .map(([k, v]) => `${k}=${v}`)
         .join('\n') + '\n'
+    );
+  }
+
+  /**
+   * SASL_SSL for clients and between brokers. SCRAM credentials live in the cluster metadata
+   * (KIP-554), so the brokers' own user is created by `format --add-scram` before any broker
+   * can authenticate to another; the KRaft controller listener cannot use SCRAM (its
+   * credentials are in the metadata it serves), hence PLAINTEXT on loopback.
+   */
+  private securityProperties(): Record<string, string> {
+    const s = this.securityValue;
+    if (!s) return {};
+    const scram = 'org.apache.kafka.common.security.scram.ScramLoginModule required';
+    return {
+      'sasl.enabled.mechanisms': 'SCRAM-SHA-256,SCRAM-SHA-512',
+      'sasl.mechanism.inter.broker.protocol': 'SCRAM-SHA-512',
+      'listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config': `${scram};`,
+      'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config': `${scram} username="${BROKER_USER}" password="${s.brokerPassword}";`,
+      'ssl.keystore.type': 'PKCS12',
+      'ssl.keystore.location': s.keystoreFile,
+      'ssl.keystore.password': s.keystorePassword,
+      'ssl.key.password': s.keystorePassword,
+      'ssl.truststore.type': 'PEM',
+      'ssl.truststore.location': s.caFile,
+      'ssl.client.auth': 'none',
+    };
+  }
+
+  /** `--add-scram` arguments of the storage tool: every user, and the brokers' own, in both mechanisms. */
+  private scramArguments(): string[] {
+    const s = this.securityValue;
+    if (!s) return [];
+    const users = [...s.users, { username: BROKER_USER, password: s.brokerPassword }];
+    return users.flatMap((u) =>
+      ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((mechanism) => [
+        '--add-scram',
+        `${mechanism}=[name=${u.username},password=${u.password}]`,
+      ]),
     );
   }
 
@@ -433,6 +572,7 @@ export class KafkaCluster {
         clusterId,
         '-c',
         join(b.dir, 'server.properties'),
+        ...this.scramArguments(),
       ],
       { stdio: ['ignore', fd, fd] },
     );
@@ -553,6 +693,7 @@ export class KafkaCluster {
     question: (admin: KafkaAdmin) => Promise<boolean>,
   ): Promise<boolean> {
     const client = await createKafkaClient({
+      ...this.clientSecurity(),
       clientId: 'streamtx-testkit-probe',
       brokers: [address],
       logLevel: 'nothing',
@@ -579,6 +720,13 @@ export class KafkaCluster {
     });
   }
 
+  /** The ssl and sasl settings of the cluster's own clients (its first user). */
+  private clientSecurity(): Pick<KafkaClientOptions, 'ssl' | 'sasl'> {
+    if (!this.securityValue) return {};
+    const { ssl, sasl } = this.clientOptions();
+    return { ...(ssl === undefined ? {} : { ssl }), ...(sasl === undefined ? {} : { sasl }) };
+  }
+
   private async withAdmin<T>(fn: (admin: KafkaAdmin) => Promise<T>): Promise<T> {
     // A fresh client whenever the last one failed: its connections may point
     // at a broker that was just killed.
@@ -590,6 +738,7 @@ export class KafkaCluster {
           (b) => `127.0.0.1:${b.port}`,
         );
       this.admin = await createKafkaClient({
+        ...this.clientSecurity(),
         clientId: 'streamtx-testkit',
         brokers,
         logLevel: 'nothing',
@@ -607,6 +756,42 @@ export class KafkaCluster {
       throw err;
     }
   }
+}
+
+const SCRAM_NAME = /^[A-Za-z0-9._-]+$/;
+
+/** The users of a secured cluster (validated: they go into a storage-tool argument), or undefined. */
+function securedUsers(secured: KafkaClusterOptions['secured']): ScramUser[] | undefined {
+  if (secured === undefined || secured === false) return undefined;
+  const users = (secured === true ? undefined : secured.users) ?? [
+    { username: 'streamtx', password: randomBytes(12).toString('hex') },
+  ];
+  if (users.length === 0) throw new RangeError('KafkaClusterOptions.secured.users is empty');
+  for (const [i, u] of users.entries()) {
+    // The storage tool parses `[name=...,password=...]`: keep to characters it cannot misread.
+    if (!SCRAM_NAME.test(u.username) || u.username === BROKER_USER)
+      throw new RangeError(
+        `KafkaClusterOptions.secured.users[${i}].username must match ${SCRAM_NAME} and not be ${BROKER_USER}`,
+      );
+    if (!SCRAM_NAME.test(u.password))
+      throw new RangeError(
+        `KafkaClusterOptions.secured.users[${i}].password must match ${SCRAM_NAME}`,
+      );
+  }
+  return users;
+}
+
+function makeSecurity(dir: string, users: ScramUser[]): Security {
+  const ca = createTestCa(dir);
+  const broker = createServerCertificate(ca);
+  return {
+    caPem: ca.certPem,
+    caFile: ca.certFile,
+    users,
+    brokerPassword: randomBytes(12).toString('hex'),
+    keystoreFile: broker.keystoreFile,
+    keystorePassword: broker.keystorePassword,
+  };
 }
 
 /** Java's String.hashCode over UTF-16 code units, as a signed 32-bit int. */

@@ -174,6 +174,9 @@ export class TopologyTestDriver {
         ...(options.invalidTimestampHandler === undefined
           ? {}
           : { invalidTimestampHandler: options.invalidTimestampHandler }),
+        // The driver hands a task the next record in timestamp order itself (#nextInput), as
+        // the runtime's partition group picks it: the task must not wait for other partitions.
+        maxTaskIdleMs: -1,
       });
       this.#topology = topology.build(this.#options.applicationId);
     } catch (err) {
@@ -448,7 +451,13 @@ export class TopologyTestDriver {
       for (const topic of driverTask.subtopology.sourceTopics) {
         const from = driverTask.fetch.get(tpKey(topic, PARTITION)) ?? 0n;
         const head = this.#kafka.nextCommitted(topic, PARTITION, from);
-        if (head && (!best || head.timestamp < best.timestamp)) best = head;
+        // The runtime's order (partition-group.ts): smallest extracted timestamp, ties to the
+        // source listed first.
+        if (
+          head &&
+          (!best || driverTask.task.orderingTime(head) < driverTask.task.orderingTime(best))
+        )
+          best = head;
       }
       if (best) return [driverTask, best];
     }

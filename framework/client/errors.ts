@@ -140,6 +140,7 @@ export const KAFKA_ERROR_CODES: ReadonlyMap<number, { type: string; kind: Client
     [29, { type: 'TOPIC_AUTHORIZATION_FAILED', kind: 'fatal' }],
     [30, { type: 'GROUP_AUTHORIZATION_FAILED', kind: 'fatal' }],
     [31, { type: 'CLUSTER_AUTHORIZATION_FAILED', kind: 'fatal' }],
+    [33, { type: 'UNSUPPORTED_SASL_MECHANISM', kind: 'fatal' }],
     [35, { type: 'UNSUPPORTED_VERSION', kind: 'fatal' }],
     [40, { type: 'INVALID_CONFIG', kind: 'fatal' }],
     [43, { type: 'UNSUPPORTED_FOR_MESSAGE_FORMAT', kind: 'fatal' }],
@@ -238,4 +239,22 @@ export function isUnreachable(err: unknown): boolean {
     e = (e as { cause?: unknown }).cause;
   }
   return false;
+}
+
+/**
+ * Whether an error (or one of its causes) is a refused authentication: `sasl` for SASL
+ * (bad credentials, a mechanism the broker does not enable), `tls` for a TLS handshake the
+ * client refused (untrusted or expired certificate, wrong host).
+ */
+export function securityFailure(err: unknown): 'sasl' | 'tls' | undefined {
+  const seen = new Set<unknown>();
+  for (let e: unknown = err; typeof e === 'object' && e !== null && !seen.has(e);) {
+    seen.add(e);
+    if (e instanceof ClientError) {
+      if (e.type === 'TLS_HANDSHAKE_FAILED') return 'tls';
+      if (e.code === 58 || e.code === 33) return 'sasl';
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
 }

@@ -35,6 +35,7 @@ export {
   ProducerFencedError,
   KAFKA_ERROR_CODES,
   isUnreachable,
+  securityFailure,
 } from './errors.ts';
 export type { ClientErrorKind, ClientOperation, ErrorClassification } from './errors.ts';
 export {

@@ -19,9 +19,41 @@ export interface ClientLogEntry {
   extra: Record<string, unknown>;
 }
 
+/**
+ * TLS settings for the connections to the brokers (Node's `tls.connect` options of the same
+ * names). PEM text or buffers.
+ */
+export interface TlsOptions {
+  /** CA certificate(s) that signed the brokers' certificates. @default Node's bundled CAs */
+  ca?: string | Buffer | readonly (string | Buffer)[];
+  /** Client certificate chain, for mutual TLS (`ssl.client.auth=required`); needs `key`. */
+  cert?: string | Buffer;
+  /** Private key of `cert`. */
+  key?: string | Buffer;
+  /** Passphrase of an encrypted `key`. */
+  passphrase?: string;
+  /** Verify the brokers' certificates against `ca`. @default true */
+  rejectUnauthorized?: boolean;
+  /** Host name the brokers' certificates must match (SNI), when it is not the bootstrap host. */
+  servername?: string;
+}
+
+/** A SASL mechanism and its credentials (KIP-43; SCRAM KIP-84; OAUTHBEARER KIP-255). */
+export type SaslOptions =
+  | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
+  | {
+      mechanism: 'oauthbearer';
+      /** Called for every new connection; returns a current token. */
+      oauthBearerProvider: () => Promise<{ value: string }>;
+    };
+
 export interface KafkaClientOptions {
   brokers: string[];
   clientId: string;
+  /** TLS to the brokers: `true` for Node's defaults, or settings. @default no TLS */
+  ssl?: boolean | TlsOptions;
+  /** SASL authentication. @default none */
+  sasl?: SaslOptions;
   /** @default 'error' */
   logLevel?: ClientLogLevel;
   /** Where client log lines go. @default console.error for error/warn, console.log otherwise */
@@ -34,12 +66,18 @@ export interface KafkaClientOptions {
   retry?: RetryOptions;
 }
 
+/** Retry backoff in kafkajs's convention: wait initialRetryTime, then × multiplier ± factor, up to maxRetryTime. */
 export interface RetryOptions {
+  /** @default 5 */
   retries?: number;
   /** @default 300 */
   initialRetryTime?: number;
   /** @default 30000 */
   maxRetryTime?: number;
+  /** Randomization of each wait, 0 to 1. @default 0.2 */
+  factor?: number;
+  /** Growth of the wait per retry. @default 2 */
+  multiplier?: number;
 }
 
 /** One partition of a topic as the cluster metadata describes it. */

@@ -135,15 +135,22 @@ export class RecordCollector {
     const batches = [...this.outbox];
     this.outbox.clear();
     this.pending = 0;
-    for (const [topic, records] of batches) {
-      try {
-        const landed = await this.o.telemetry.sending(() => this.o.output.send(topic, records));
-        if (this.changelogTopics.has(topic)) this.rememberChangelog(topic, records, landed);
-      } catch (err) {
-        this.o.telemetry.sendFailed(topic, err);
-        throw err;
-      }
-    }
+    // Topics side by side (each is one request per partition): a stateful task's output and
+    // changelog cost one round trip, not two. Every send settles before flush() does, so
+    // nothing of the transaction is still in flight when the task commits or aborts.
+    const sent = await Promise.allSettled(
+      batches.map(async ([topic, records]) => {
+        try {
+          const landed = await this.o.telemetry.sending(() => this.o.output.send(topic, records));
+          if (this.changelogTopics.has(topic)) this.rememberChangelog(topic, records, landed);
+        } catch (err) {
+          this.o.telemetry.sendFailed(topic, err);
+          throw err;
+        }
+      }),
+    );
+    const failed = sent.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** The transaction ended: tells telemetry how its records' deliveries ended, forgets offsets. */

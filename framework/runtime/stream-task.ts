@@ -35,6 +35,7 @@ import {
   TaskMigratedError,
   type StreamsErrorContext,
 } from '../errors.ts';
+import type { LogFields } from '../logger.ts';
 import { parseTopicPartitionKey, topicPartitionKey } from '../names.ts';
 import type {
   Cancellable,
@@ -55,6 +56,7 @@ import type {
 } from '../topology.ts';
 import { faultPoint } from './fault-injection.ts';
 import { ProcessorContextImpl, type ContextHost } from './processor-context.ts';
+import { PartitionGroup } from './partition-group.ts';
 import { PunctuationQueue, type Schedule } from './punctuation-queue.ts';
 import { RecordCollector } from './record-collector.ts';
 import { SerialQueue } from './serial-queue.ts';
@@ -74,6 +76,9 @@ export const TASK_TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>>
   CLOSED: [],
 };
 
+/** Records of one partition buffered before it is paused (Kafka Streams' buffered.records.per.partition). */
+const MAX_BUFFERED_PER_PARTITION = 5000;
+
 const EMPTY_HEADERS: RecordHeaders = Object.freeze({}) as RecordHeaders;
 
 export class StreamTask implements ContextHost {
@@ -88,6 +93,9 @@ export class StreamTask implements ContextHost {
   private readonly contexts = new Map<string, ProcessorContextImpl>();
   /** Next offset to process per source partition (by topicPartitionKey); what the next commit sends. */
   private readonly positions = new Map<string, bigint>();
+  /** Records fetched but not processed, when the task reads several partitions. */
+  private readonly group: PartitionGroup | undefined;
+  private readonly pausedForBuffer = new Set<string>();
   /** The positions of the last successful commit. */
   private committedPositions: ReadonlyMap<string, bigint> = new Map();
 
@@ -141,6 +149,12 @@ export class StreamTask implements ContextHost {
       fetchPartitionCount: (topic) => env.fetchPartitionCount(topic),
       where,
     });
+    this.group =
+      subtopology.sourceTopics.length > 1
+        ? new PartitionGroup(this.partitions, env.options.maxTaskIdleMs, (r) =>
+            this.orderingTime(r),
+          )
+        : undefined;
     this.stateManager = new StateManager(
       id,
       partition,
@@ -206,6 +220,7 @@ export class StreamTask implements ContextHost {
         const key = topicPartitionKey(topic, partition);
         const offset = start.get(key) ?? 0n;
         this.positions.set(key, offset);
+        this.group?.start(topic, partition, offset);
         this.env.seek(topic, partition, offset);
       }
       this.committedPositions = new Map(this.positions);
@@ -397,6 +412,12 @@ export class StreamTask implements ContextHost {
   // --- processing ---
 
   private async processBatch(records: readonly ConsumedRecord[]): Promise<void> {
+    if (this.group) {
+      this.group.add(records);
+      this.applyBackpressure(records);
+      await this.drain();
+      return;
+    }
     let positionKey = '';
     let keyTopic: string | undefined;
     let keyPartition = -1;
@@ -408,29 +429,108 @@ export class StreamTask implements ContextHost {
       }
       const next = this.positions.get(positionKey);
       if (next === undefined || record.offset < next) continue;
-      this.checkUsable();
-      this.beginIfNeeded();
-      this.scope = this.telemetry.process(record);
-      try {
-        const pending = this.processRecord(record);
-        if (pending !== undefined) await pending;
-        this.scope?.end();
-      } catch (err) {
-        this.scope?.end(err);
-        throw err;
-      } finally {
-        this.scope = undefined;
+      await this.processOne(record, positionKey);
+    }
+  }
+
+  /** Processes the buffered records of a multi-partition task in timestamp order, as far as it may. */
+  private async drain(): Promise<void> {
+    const group = this.group!;
+    for (;;) {
+      const next = group.next(this.env.now(), (key) => this.positions.get(key));
+      if (next.kind === 'empty') break;
+      if (next.kind === 'wait') {
+        for (const tp of next.refresh) this.learnEnd(tp.topic, tp.partition);
+        break;
       }
-      this.positions.set(positionKey, record.offset + 1n);
-      this.uncommitted++;
-      this.checkUsable();
-      if (this.collector.size >= this.env.options.maxBatchRecords) await this.flush();
-      if (this.punctuation.size > 0) {
-        const due = this.punctuation.due('stream-time', this.streamTimeValue);
-        if (due.length > 0) await this.fire(due, this.streamTimeValue);
+      const { record, key } = next;
+      const position = this.positions.get(key);
+      if (position === undefined || record.offset < position) continue;
+      await this.processOne(record, key);
+      this.applyBackpressure([record]);
+    }
+  }
+
+  /** Asks for a partition's last stable offset; the answer lets a waiting task go on. */
+  private learnEnd(topic: string, partition: number): void {
+    const group = this.group!;
+    this.env.endOffset(topic, partition).then(
+      (end) => {
+        group.learnEnd(topic, partition, end, this.env.now());
+        this.env.wake?.();
+      },
+      () => group.endRequestFailed(topic, partition),
+    );
+  }
+
+  /**
+   * Kafka Streams' buffered.records.per.partition: a partition with many records buffered
+   * (waiting for another partition's) is paused, and resumed once half of them are processed.
+   */
+  private applyBackpressure(records: readonly ConsumedRecord[]): void {
+    const group = this.group!;
+    const seen = new Set<string>();
+    for (const r of records) {
+      const key = topicPartitionKey(r.topic, r.partition);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const n = group.buffered(r.topic, r.partition);
+      if (n >= MAX_BUFFERED_PER_PARTITION && !this.pausedForBuffer.has(key)) {
+        this.pausedForBuffer.add(key);
+        this.env.pause?.(r.topic, r.partition);
+      } else if (n <= MAX_BUFFERED_PER_PARTITION / 2 && this.pausedForBuffer.delete(key)) {
+        this.env.resume?.(r.topic, r.partition);
       }
-      if (this.commitRequested || this.uncommitted >= this.env.options.maxBatchRecords)
-        await this.commitNow();
+    }
+  }
+
+  /** Lets a multi-partition task waiting for a partition go on if it now may (timers call it). */
+  async poke(): Promise<void> {
+    if (this.stateValue !== 'RUNNING' || !this.group || this.group.totalBuffered === 0) return;
+    await this.guard(() => this.drain());
+  }
+
+  /** One record, then what follows it: flush, stream-time punctuation, commit. */
+  private async processOne(record: ConsumedRecord, positionKey: string): Promise<void> {
+    this.checkUsable();
+    this.beginIfNeeded();
+    this.scope = this.telemetry.process(record);
+    try {
+      const pending = this.processRecord(record);
+      if (pending !== undefined) await pending;
+      this.scope?.end();
+    } catch (err) {
+      this.scope?.end(err);
+      throw err;
+    } finally {
+      this.scope = undefined;
+    }
+    this.positions.set(positionKey, record.offset + 1n);
+    this.uncommitted++;
+    this.checkUsable();
+    if (this.collector.size >= this.env.options.maxBatchRecords) await this.flush();
+    if (this.punctuation.size > 0) {
+      const due = this.punctuation.due('stream-time', this.streamTimeValue);
+      if (due.length > 0) await this.fire(due, this.streamTimeValue);
+    }
+    if (this.commitRequested || this.uncommitted >= this.env.options.maxBatchRecords)
+      await this.commitNow();
+  }
+
+  /** A record's time for ordering across partitions: as processing will extract it. */
+  orderingTime(record: ConsumedRecord): number {
+    const source = this.subtopology.sourceByTopic.get(record.topic);
+    if (!source?.timestampExtractor) return record.timestamp;
+    try {
+      const key = source.keySerde.deserialize(record.topic, record.key, record.headers);
+      const value = source.valueSerde.deserialize(record.topic, record.value, record.headers);
+      const t = source.timestampExtractor(
+        { key, value, timestamp: record.timestamp, headers: record.headers },
+        this.streamTimeValue,
+      );
+      return typeof t === 'number' && Number.isFinite(t) ? t : record.timestamp;
+    } catch {
+      return record.timestamp; // processing reports the failure, in its turn
     }
   }
 
@@ -491,6 +591,7 @@ export class StreamTask implements ContextHost {
       this.env.log(
         'warn',
         `skipping a record: ${problem} [task ${this.id}, ${record.topic}-${record.partition}@${record.offset}]`,
+        recordFields(record),
       );
       return undefined;
     }
@@ -513,6 +614,7 @@ export class StreamTask implements ContextHost {
       this.env.log(
         'warn',
         `skipping a record that cannot be deserialized [task ${this.id}, ${record.topic}-${record.partition}@${record.offset}]: ${reason}`,
+        recordFields(record),
       );
       return;
     }
@@ -777,4 +879,9 @@ function outcomeOf(error: StreamsError): TransactionOutcome {
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A record's place as log fields (offsets as decimal strings, as in StreamsErrorContext). */
+function recordFields(record: ConsumedRecord): LogFields {
+  return { topic: record.topic, partition: record.partition, offset: record.offset.toString() };
 }

@@ -11,16 +11,35 @@
  *      │                     ├───────────────┴──fatal error──▶ ERROR
  *      └──────close()────────┴──────close()──▶ PENDING_SHUTDOWN ──▶ NOT_RUNNING
  */
-import { ClientError, createKafkaClient, isUnreachable } from '../client/index.ts';
+import {
+  ClientError,
+  classify,
+  createKafkaClient,
+  isUnreachable,
+  securityFailure,
+} from '../client/index.ts';
 import type {
+  ClientLogEntry,
+  ClientLogLevel,
+  ConsumedBatch,
   GroupAssigner,
   GroupConsumer,
   KafkaClient,
   KafkaClientFactory,
+  KafkaClientOptions,
   PlainProducer,
 } from '../client/index.ts';
 import { StreamsConfigError, StreamsError, StreamsFatalError } from '../errors.ts';
-import { changelogTopic } from '../names.ts';
+import {
+  contextFields,
+  defaultLogger,
+  logs,
+  type LogFields,
+  type Logger,
+  type LogLevel,
+  type LogMethod,
+} from '../logger.ts';
+import { changelogTopic, topicPartitionKey } from '../names.ts';
 import {
   compileStreamsAppOptions,
   type CompiledStreamsAppOptions,
@@ -66,6 +85,45 @@ export type UncaughtErrorHandler = (error: StreamsError) => void;
 export type CommitListener = (event: CommitEvent) => void;
 export type RestoreListener = (event: RestoreEvent) => void;
 
+/**
+ * A worker's health, from what it knows locally (no request to Kafka): what liveness and
+ * readiness probes ask (`streamtx run --health-port`, `startHealthServer`).
+ */
+export interface StreamsAppHealth {
+  state: StreamsAppState;
+  /** False only in ERROR: the worker stopped on a fatal error (liveness). */
+  alive: boolean;
+  /** RUNNING, and every task assigned to this worker is running (readiness). */
+  ready: boolean;
+  /** The tasks the group assigned to this worker, by what they are doing. */
+  tasks: {
+    assigned: number;
+    /** Processing. */
+    running: number;
+    /** Replaying their changelogs into their stores. */
+    restoring: number;
+    /** Created, fencing their producer (InitProducerId) before they restore. */
+    starting: number;
+    /** Failed and waiting to be rebuilt, or to be given up by their previous owner. */
+    waiting: number;
+  };
+  /** Each store being restored now: changelog records replayed and to replay. */
+  restoring: { taskId: string; store: string; restored: number; total: number }[];
+  /**
+   * Milliseconds since a task of this worker last committed; null before the first commit.
+   * Grows while there is no input: a task commits only what it processed.
+   */
+  lastCommitAgeMs: number | null;
+  /**
+   * Records each assigned source partition is behind, as of its last fetch: the partition's
+   * high watermark then minus the next offset to process (transaction markers count, so a
+   * caught-up transactional input shows a few). Absent until a partition was fetched.
+   */
+  lag?: { total: number; partitions: { topic: string; partition: number; records: number }[] };
+  /** The error that stopped the worker, in ERROR. */
+  error?: string;
+}
+
 /** How a StreamsApp reaches Kafka; for a second client backend, or tests. */
 export interface StreamsAppInternals {
   /** @default the kafkajs backend (`createKafkaClient`) */
@@ -95,12 +153,22 @@ export class StreamsApp {
   private readonly processorInstances = new WeakSet<object>();
   private globalState: GlobalStateManager | undefined;
   private globalTimer: NodeJS.Timeout | undefined;
+  private readonly logger: Logger;
+  private lastCommitAt: number | undefined;
+  /** The latest restore event of each store being restored, by `${taskId}/${store}`. */
+  private readonly restores = new Map<string, RestoreEvent>();
+  /** Per source partition (topicPartitionKey): how far behind its last fetch was. */
+  private readonly fetchLag = new Map<
+    string,
+    { topic: string; partition: number; records: number }
+  >();
 
   constructor(topology: Topology, options: StreamsAppOptions, internals: StreamsAppInternals = {}) {
     this.options = compileStreamsAppOptions(options);
     this.topology = topology.build(this.options.applicationId);
     this.clientFactory = internals.clientFactory ?? createKafkaClient;
     this.telemetry = this.options.telemetry ?? getDefaultTelemetry();
+    this.logger = this.options.logger ?? defaultLogger(this.options.applicationId);
     checkDeadLetterTopic(this.options, this.topology);
   }
 
@@ -131,6 +199,53 @@ export class StreamsApp {
   onRestore(listener: RestoreListener): () => void {
     this.restoreListeners.push(listener);
     return () => void this.restoreListeners.splice(this.restoreListeners.indexOf(listener), 1);
+  }
+
+  /**
+   * This worker's health, computed from local state only (never a request to Kafka), so a
+   * probe answers at once even while the brokers do not.
+   */
+  health(): StreamsAppHealth {
+    const state = this.stateValue;
+    const tasks = { assigned: 0, running: 0, restoring: 0, starting: 0, waiting: 0 };
+    const restoring: StreamsAppHealth['restoring'] = [];
+    const manager = this.closing || state === 'NOT_RUNNING' ? undefined : this.tasks;
+    const assigned = [...(manager?.assigned ?? [])].sort();
+    for (const id of assigned) {
+      tasks.assigned++;
+      const taskState = manager?.task(id)?.state;
+      if (taskState === 'RUNNING') tasks.running++;
+      else if (taskState === 'RESTORING') tasks.restoring++;
+      else if (taskState === 'CREATED') tasks.starting++;
+      else tasks.waiting++;
+      if (taskState !== 'RESTORING') continue;
+      for (const e of this.restores.values())
+        if (e.taskId === id)
+          restoring.push({ taskId: id, store: e.store, restored: e.restored, total: e.total });
+    }
+    const health: StreamsAppHealth = {
+      state,
+      alive: state !== 'ERROR',
+      ready: state === 'RUNNING' && tasks.running === tasks.assigned,
+      tasks,
+      restoring,
+      lastCommitAgeMs: this.lastCommitAt === undefined ? null : Date.now() - this.lastCommitAt,
+    };
+    const owned = new Set(
+      assigned.flatMap((id) =>
+        (manager?.partitionsOf(id) ?? []).map((p) => topicPartitionKey(p.topic, p.partition)),
+      ),
+    );
+    const partitions = [...this.fetchLag]
+      .filter(([key]) => owned.has(key))
+      .map(([, lag]) => ({ ...lag }))
+      .sort((a, b) =>
+        a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1,
+      );
+    if (partitions.length > 0)
+      health.lag = { total: partitions.reduce((sum, p) => sum + p.records, 0), partitions };
+    if (this.fatal) health.error = this.fatal.message;
+    return health;
   }
 
   /** Called after every successful task commit. */
@@ -170,13 +285,8 @@ export class StreamsApp {
 
   private async startInner(): Promise<void> {
     const o = this.options;
-    const client = await this.clientFactory({
-      brokers: [...o.brokers],
-      clientId: o.clientId,
-      // kafkajs logs every refused connection to a dead broker as an error;
-      // the app logs what it does about failures itself, once, classified.
-      logLevel: o.logLevel === 'debug' ? 'debug' : 'nothing',
-    });
+    this.warnAboutSecurity();
+    const client = await this.clientFactory(this.clientOptions());
     this.client = client;
     const topics = this.topology.subtopologies;
     const internal = new Set(this.topology.repartitionTopics.map((r) => r.topic));
@@ -187,15 +297,7 @@ export class StreamsApp {
       ]),
     ].filter((t) => !internal.has(t));
     const counts = await client.admin.partitionCounts(userTopics).catch((err: unknown) => {
-      if (isUnreachable(err)) {
-        throw new StreamsFatalError(
-          `Cannot reach the Kafka brokers ${o.brokers.join(', ')}: ${rootMessage(err)}`,
-          { cause: err },
-        );
-      }
-      throw new StreamsFatalError(`Source or sink topics are missing: ${messageOf(err)}`, {
-        cause: err,
-      });
+      throw this.startFailure(err);
     });
     if (o.processingGuarantee === 'exactly_once') await this.checkTransactionTimeout(client);
     const { partitionCounts, tasksPerSubtopology } = await new InternalTopics(
@@ -248,11 +350,91 @@ export class StreamsApp {
         );
     });
     await consumer.subscribe([...new Set(topics.flatMap((s) => s.sourceTopics))]);
-    await consumer.run((batch) => tasks.process(batch));
+    await consumer.run((batch) => {
+      this.noteFetchLag(batch);
+      return tasks.process(batch);
+    });
     this.stopLagObservation = this.telemetry.observeLag(o.applicationId, () => this.lag());
     this.timer = setInterval(
       () => tasks.tick(),
       Math.max(10, Math.min(100, Math.floor(o.commitIntervalMs / 2))),
+    );
+  }
+
+  /** What every client of the app connects with: one place, so no client is left unsecured. */
+  private clientOptions(): KafkaClientOptions {
+    const o = this.options;
+    return {
+      brokers: [...o.brokers],
+      clientId: o.clientId,
+      ...(o.ssl === undefined ? {} : { ssl: o.ssl }),
+      ...(o.sasl === undefined ? {} : { sasl: o.sasl }),
+      connectionTimeoutMs: o.connectionTimeout,
+      requestTimeoutMs: o.requestTimeout,
+      retry: { ...o.retry },
+      logLevel: CLIENT_LOG_LEVEL[o.logLevel],
+      logger: (entry) => this.logClient(entry),
+    };
+  }
+
+  /** Settings that work but expose the app: said once, at start. */
+  private warnAboutSecurity(): void {
+    const { ssl, sasl } = this.options;
+    if (typeof ssl === 'object' && ssl.rejectUnauthorized === false)
+      this.log(
+        'warn',
+        "ssl.rejectUnauthorized is false: the brokers' certificates are not verified, so anyone on the path can pose as a broker",
+      );
+    if (sasl?.mechanism === 'plain' && ssl === undefined)
+      this.log(
+        'warn',
+        'sasl mechanism plain without ssl: the password crosses the network in clear text (set ssl, or use scram-sha-512)',
+      );
+  }
+
+  /** Why the first request to the cluster failed, in words that say what to fix. */
+  private startFailure(err: unknown): StreamsFatalError {
+    const o = this.options;
+    const brokers = o.brokers.join(', ');
+    const security = securityFailure(err);
+    if (security === 'sasl') {
+      const who =
+        o.sasl === undefined
+          ? 'without sasl settings'
+          : o.sasl.mechanism === 'oauthbearer'
+            ? 'with mechanism oauthbearer'
+            : `as user ${o.sasl.username} with mechanism ${o.sasl.mechanism}`;
+      return new StreamsFatalError(
+        `SASL authentication failed at the Kafka brokers ${brokers} ${who}: ${rootMessage(err)}`,
+        { cause: err },
+      );
+    }
+    if (security === 'tls')
+      return new StreamsFatalError(
+        `TLS handshake with the Kafka brokers ${brokers} failed: ${rootMessage(err)} ` +
+          '(ssl.ca must hold the CA that signed the brokers’ certificates, for the host you connect to)',
+        { cause: err },
+      );
+    if (isUnreachable(err))
+      return new StreamsFatalError(
+        `Cannot reach the Kafka brokers ${brokers}: ${rootMessage(err)}`,
+        {
+          cause: err,
+        },
+      );
+    const missing = classify(err).type === 'UNKNOWN_TOPIC_OR_PARTITION';
+    if (missing)
+      return new StreamsFatalError(`Source or sink topics are missing: ${messageOf(err)}`, {
+        cause: err,
+      });
+    // A TLS listener answers a plaintext client by closing the connection.
+    const hint =
+      o.ssl === undefined && /closed connection/i.test(rootMessage(err))
+        ? ' (the brokers closed the connection: if their listener uses TLS, set ssl)'
+        : '';
+    return new StreamsFatalError(
+      `Cannot read the topics' metadata from the Kafka brokers ${brokers}: ${messageOf(err)}${hint}`,
+      { cause: err },
     );
   }
 
@@ -278,7 +460,7 @@ export class StreamsApp {
       options: o,
       specs: this.taskSpecs,
       consumer,
-      environment: (taskId, seek) =>
+      environment: (taskId, control) =>
         createTaskEnvironment(taskId, {
           options: o,
           client,
@@ -290,7 +472,10 @@ export class StreamsApp {
                 },
               }
             : {}),
-          seek: (_task, topic, partition, offset) => seek(topic, partition, offset),
+          seek: (_task, topic, partition, offset) => control.seek(topic, partition, offset),
+          pause: (_task, topic, partition) => control.pause(topic, partition),
+          resume: (_task, topic, partition) => control.resume(topic, partition),
+          wake: () => control.wake(),
           partitionCount: (topic) => this.partitionCounts.get(topic),
           fetchPartitionCount: async (topic) => {
             const n = (await client.admin.partitionCounts([topic])).get(topic);
@@ -299,11 +484,15 @@ export class StreamsApp {
             return n;
           },
           now: () => Date.now(),
-          log: (level, message) => this.log(level, message),
+          log: (level, message, fields) => this.log(level, message, fields),
           committed: (event) => {
+            this.lastCommitAt = Date.now();
             for (const listener of this.commitListeners) listener(event);
           },
           restoring: (event) => {
+            const key = `${event.taskId}/${event.store}`;
+            if (event.done) this.restores.delete(key);
+            else this.restores.set(key, event);
             for (const listener of this.restoreListeners) listener(event);
           },
           processorInstances: this.processorInstances,
@@ -312,7 +501,7 @@ export class StreamsApp {
             : {}),
         }),
       purge: (offsets) => internalTopics.purge(offsets),
-      log: (level, message) => this.log(level, message),
+      log: (level, message, fields) => this.log(level, message, fields),
       fatal: (error) => void this.failApp(error),
       changed: () => this.updateRunningState(),
       now: () => Date.now(),
@@ -400,6 +589,18 @@ export class StreamsApp {
     return samples;
   }
 
+  /** The lag a fetched batch shows: the high watermark then, minus the offset after the batch. */
+  private noteFetchLag(batch: ConsumedBatch): void {
+    const last = batch.records[batch.records.length - 1];
+    if (last === undefined) return;
+    const behind = batch.highWatermark - (last.offset + 1n);
+    this.fetchLag.set(topicPartitionKey(batch.topic, batch.partition), {
+      topic: batch.topic,
+      partition: batch.partition,
+      records: Number(behind > 0n ? behind : 0n),
+    });
+  }
+
   private updateRunningState(): void {
     if (this.stateValue !== 'REBALANCING' && this.stateValue !== 'RUNNING') return;
     if (this.tasks?.allRunning && this.stateValue === 'REBALANCING') this.setState('RUNNING');
@@ -410,7 +611,7 @@ export class StreamsApp {
   private async failApp(error: StreamsError): Promise<void> {
     if (this.fatal) return;
     this.fatal = error;
-    this.log('error', `stopping: ${error.message}`);
+    this.log('error', `stopping: ${error.message}`, contextFields(error));
     for (const handler of this.errorHandlers) {
       try {
         handler(error);
@@ -446,12 +647,29 @@ export class StreamsApp {
     for (const listener of this.stateListeners) listener(next, previous);
   }
 
-  private log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void {
-    const order = { debug: 0, info: 1, warn: 2, error: 3, none: 4 } as const;
-    const threshold = order[this.options.logLevel] ?? 1;
-    if (order[level] < threshold) return;
-    const time = new Date().toISOString().slice(11, 23);
-    process.stderr.write(`${time} [streamtx ${this.options.applicationId}] ${level}: ${message}\n`);
+  private log(level: LogMethod, message: string, fields: LogFields = {}): void {
+    if (!logs(this.options.logLevel, level)) return;
+    try {
+      this.logger[level](fields, message);
+    } catch {
+      // a failing logger must not fail the commit path that logged
+    }
+  }
+
+  /**
+   * A Kafka client line: its level as kafkajs gave it, its context as fields, its message
+   * prefixed with where it came from (and the broker, for the default format's readers).
+   */
+  private logClient(entry: ClientLogEntry): void {
+    const { broker, error } = entry.extra;
+    let message = `kafkajs ${entry.namespace}: ${entry.message}`;
+    if (typeof error === 'string' && !message.includes(error)) message += `: ${error}`;
+    if (typeof broker === 'string' && !message.includes(broker)) message += ` (broker ${broker})`;
+    this.log(entry.level, message, {
+      ...entry.extra,
+      component: 'kafkajs',
+      namespace: entry.namespace,
+    });
   }
 }
 
@@ -475,6 +693,15 @@ function checkDeadLetterTopic(options: CompiledStreamsAppOptions, topology: Buil
     throw new StreamsConfigError(field, `"${topic}" is a changelog topic of the app`);
   }
 }
+
+/** The app's log level, as the client's (kafkajs's NOTHING for none). */
+const CLIENT_LOG_LEVEL: Readonly<Record<LogLevel, ClientLogLevel>> = {
+  none: 'nothing',
+  error: 'error',
+  warn: 'warn',
+  info: 'info',
+  debug: 'debug',
+};
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

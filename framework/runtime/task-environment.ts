@@ -10,6 +10,7 @@
  * "Task environment").
  */
 import type { KafkaClient, TopicPartition } from '../client/index.ts';
+import type { LogFields } from '../logger.ts';
 import { topicPartitionKey, transactionalId } from '../names.ts';
 import type { CompiledStreamsAppOptions } from '../options.ts';
 import { getDefaultTelemetry, type Telemetry } from '../telemetry.ts';
@@ -50,6 +51,13 @@ export interface TaskEnvironment extends StateEnvironment {
   startOffsets(partitions: readonly SourcePartition[]): Promise<Map<string, bigint>>;
   /** Points the consumer at `offset` and resumes fetching the partition. */
   seek(topic: string, partition: number, offset: bigint): void;
+  /** Stops fetching a partition (its task has enough buffered). */
+  pause?(topic: string, partition: number): void;
+  resume?(topic: string, partition: number): void;
+  /** A source partition's last stable offset (read_committed end). */
+  endOffset(topic: string, partition: number): Promise<bigint>;
+  /** The task has work it could do now (an end offset arrived): have it drained soon. */
+  wake?(): void;
   /** Partition count of a topic if already known. */
   partitionCount(topic: string): number | undefined;
   /** Partition count of a topic, asking Kafka if needed. */
@@ -61,6 +69,8 @@ export interface TaskEnvironment extends StateEnvironment {
   readonly processorInstances: WeakSet<object>;
   /** The worker's global stores (global-state.ts), which every processor may read. */
   globalStore?(name: string): StateStore | undefined;
+  /** A log line of the task; `taskId` is added to its fields. */
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: LogFields): void;
 }
 
 export interface TaskEnvironmentDeps {
@@ -69,10 +79,13 @@ export interface TaskEnvironmentDeps {
   /** The plain producer and the consumer's offset commit, under at_least_once. */
   atLeastOnce?: AtLeastOnceClients;
   seek(taskId: string, topic: string, partition: number, offset: bigint): void;
+  pause?(taskId: string, topic: string, partition: number): void;
+  resume?(taskId: string, topic: string, partition: number): void;
+  wake?(taskId: string): void;
   partitionCount(topic: string): number | undefined;
   fetchPartitionCount(topic: string): Promise<number>;
   now(): number;
-  log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: LogFields): void;
   committed?(event: CommitEvent): void;
   restoring?(event: RestoreEvent): void;
   /** Shared by every task of one app. @default a new set per environment */
@@ -125,10 +138,16 @@ export function createTaskEnvironment(taskId: string, deps: TaskEnvironmentDeps)
       return result;
     },
     seek: (topic, partition, offset) => deps.seek(taskId, topic, partition, offset),
+    pause: (topic, partition) => deps.pause?.(taskId, topic, partition),
+    resume: (topic, partition) => deps.resume?.(taskId, topic, partition),
+    wake: () => deps.wake?.(taskId),
+    async endOffset(topic, partition) {
+      return (await admin.endOffsets(topic, 'read_committed')).get(partition) ?? 0n;
+    },
     partitionCount: (topic) => deps.partitionCount(topic),
     fetchPartitionCount: (topic) => deps.fetchPartitionCount(topic),
     now: () => deps.now(),
-    log: (level, message) => deps.log(level, message),
+    log: (level, message, fields) => deps.log(level, message, { taskId, ...fields }),
     ...(deps.committed ? { committed: deps.committed } : {}),
     ...(deps.restoring ? { restoring: deps.restoring } : {}),
     ...(deps.globalStore ? { globalStore: deps.globalStore } : {}),

@@ -19,6 +19,7 @@
  */
 import type { ConsumedBatch, GroupConsumer, TopicPartition } from '../client/index.ts';
 import { StreamsError, TaskCorruptedError, TaskMigratedError } from '../errors.ts';
+import { contextFields, type LogFields } from '../logger.ts';
 import { taskId as taskIdOf } from '../names.ts';
 import type { CompiledStreamsAppOptions } from '../options.ts';
 import type { BuiltTopology, Subtopology } from '../topology.ts';
@@ -33,19 +34,26 @@ interface RetryEntry {
   awaitRebalance: boolean;
 }
 
+/** What a task may do to the consumer (nothing, once it is not the current task of its id). */
+export interface TaskConsumerControl {
+  /** Points the consumer at a partition's offset and resumes it. */
+  seek(topic: string, partition: number, offset: bigint): void;
+  pause(topic: string, partition: number): void;
+  resume(topic: string, partition: number): void;
+  /** Drains the task soon (it can go on after waiting for a partition). */
+  wake(): void;
+}
+
 export interface TaskManagerDeps {
   topology: BuiltTopology;
   options: CompiledStreamsAppOptions;
   specs: ReadonlyMap<string, TaskSpec>;
   consumer: Pick<GroupConsumer, 'pause' | 'resume' | 'seek'>;
-  /** The environment of a task; `seek` points the consumer at a partition for it. */
-  environment(
-    taskId: string,
-    seek: (topic: string, partition: number, offset: bigint) => void,
-  ): TaskEnvironment;
+  /** The environment of a task, with the consumer control that is the task's own. */
+  environment(taskId: string, control: TaskConsumerControl): TaskEnvironment;
   /** Purges repartition records below these offsets. */
   purge?(offsets: { topic: string; partition: number; offset: bigint }[]): Promise<void>;
-  log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: LogFields): void;
   /** A failure retrying cannot help: stop the app. */
   fatal(error: StreamsError): void;
   /** Tasks started or stopped running. */
@@ -166,6 +174,7 @@ export class TaskManager {
     for (const task of this.tasks.values()) {
       if (task.state !== 'RUNNING' || task.queue.size > 0) continue;
       void this.runOn(task, 'punctuate and commit', async () => {
+        await task.poke(); // a task waiting for one of its partitions may go on by now
         await task.punctuateWallClock(now);
         if (task.commitDue(this.deps.now())) await task.commit();
       }).catch((err: unknown) => this.failed(task, err));
@@ -212,10 +221,24 @@ export class TaskManager {
     this.deps.consumer.pause(partitions);
     const subtopology = this.subtopologyOf(spec);
     let task: StreamTask | undefined;
-    const env = this.deps.environment(id, (topic, partition, offset) => {
-      if (task === undefined || this.tasks.get(id) !== task) return;
-      this.deps.consumer.seek(topic, partition, offset);
-      this.deps.consumer.resume([{ topic, partition }]);
+    const current = (): boolean => task !== undefined && this.tasks.get(id) === task;
+    const env = this.deps.environment(id, {
+      seek: (topic, partition, offset) => {
+        if (!current()) return;
+        this.deps.consumer.seek(topic, partition, offset);
+        this.deps.consumer.resume([{ topic, partition }]);
+      },
+      pause: (topic, partition) => {
+        if (current()) this.deps.consumer.pause([{ topic, partition }]);
+      },
+      resume: (topic, partition) => {
+        if (current()) this.deps.consumer.resume([{ topic, partition }]);
+      },
+      wake: () => {
+        const t = task;
+        if (!t || !current() || t.queue.size > 0) return;
+        void this.runOn(t, 'drain', () => t.poke()).catch((err: unknown) => this.failed(t, err));
+      },
     });
     task = new StreamTask(id, spec.partition, subtopology, env, this.incarnations.get(id));
     const created = task;
@@ -258,7 +281,7 @@ export class TaskManager {
     if (this.closing || !this.deps.specs.has(task.id)) return;
     const error = asError(err, task.id);
     if (error instanceof TaskMigratedError) {
-      this.deps.log('warn', error.message);
+      this.deps.log('warn', error.message, contextFields(error));
       this.deps.consumer.pause(this.partitionsOf(task.id));
       this.retries.set(task.id, {
         notBefore: this.deps.now() + this.deps.options.sessionTimeoutMs,
@@ -267,7 +290,7 @@ export class TaskManager {
     } else if (error instanceof TaskCorruptedError) {
       const failures = (this.failures.get(task.id) ?? 0) + 1;
       this.failures.set(task.id, failures);
-      this.deps.log('warn', `${error.message}; rebuilding the task`);
+      this.deps.log('warn', `${error.message}; rebuilding the task`, contextFields(error));
       this.deps.consumer.pause(this.partitionsOf(task.id));
       this.retries.set(task.id, {
         notBefore: this.deps.now() + Math.min(5000, 50 * 2 ** failures),

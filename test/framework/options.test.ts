@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { inspect } from 'node:util';
 import t from 'tap';
 import { StreamsConfigError } from '../../framework/errors.ts';
 import { compileStreamsAppOptions, type StreamsAppOptions } from '../../framework/options.ts';
@@ -37,8 +38,12 @@ t.test('defaults follow Kafka Streams under exactly_once', async (t) => {
     repartitionPurgeIntervalMs: 30_000,
     deserializationErrorHandler: 'fail',
     invalidTimestampHandler: 'fail',
+    maxTaskIdleMs: 0,
     clientId: 'word-count',
     logLevel: 'info',
+    connectionTimeout: 3_000,
+    requestTimeout: 30_000,
+    retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 30_000, factor: 0.2, multiplier: 2 },
     consumer: {
       maxWaitTimeMs: 500,
       minBytes: 1,
@@ -213,4 +218,156 @@ t.test('explicit values win over defaults', async (t) => {
     clientId: 'worker-1',
     logLevel: 'debug',
   });
+});
+
+const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+const SECRET = 'correct-horse-battery-staple';
+
+t.test('ssl: true, false, or TLS settings, each checked naming its field', async (t) => {
+  t.notOk('ssl' in compile({}), 'no TLS by default');
+  t.notOk('ssl' in compile({ ssl: false }), 'false is no TLS');
+  t.equal(compile({ ssl: true }).ssl, true);
+  const ssl = compile({
+    ssl: { ca: [PEM], cert: PEM, key: Buffer.from(PEM), passphrase: 'p', servername: 'kafka' },
+  }).ssl;
+  t.ok(typeof ssl === 'object' && Object.isFrozen(ssl), 'frozen settings');
+  t.same(typeof ssl === 'object' ? ssl.ca : undefined, [PEM]);
+  rejects(t, { ssl: 'yes' }, 'ssl', /expected true, false or an object/);
+  rejects(t, { ssl: { ca: [] } }, 'ssl.ca', /PEM text, a Buffer, or a non-empty array/);
+  rejects(t, { ssl: { ca: [PEM, 42] } }, 'ssl.ca');
+  rejects(t, { ssl: { cert: PEM } }, 'ssl.key', /needs both ssl.cert and ssl.key/);
+  rejects(t, { ssl: { key: PEM } }, 'ssl.cert', /needs both/);
+  rejects(t, { ssl: { passphrase: 'p' } }, 'ssl.passphrase', /ssl.key, which is not set/);
+  rejects(t, { ssl: { rejectUnauthorized: 'no' } }, 'ssl.rejectUnauthorized');
+  rejects(t, { ssl: { servername: '' } }, 'ssl.servername');
+  rejects(t, { ssl: { cafile: '/x' } }, 'ssl.cafile', /unknown setting.*supported: ca, cert/);
+});
+
+t.test('ssl: a bad key or passphrase is rejected without printing it', async (t) => {
+  const badKey = t.throws(() => compile({ ssl: { cert: PEM, key: 12345 } })) as Error;
+  t.match(badKey.message, /ssl\.key.*got a number/);
+  t.notMatch(badKey.message, /12345/);
+  const badPassphrase = t.throws(() =>
+    compile({ ssl: { cert: PEM, key: PEM, passphrase: [SECRET] } }),
+  ) as Error;
+  t.match(badPassphrase.message, /ssl\.passphrase.*got an array/);
+  t.notMatch(badPassphrase.message, SECRET);
+});
+
+t.test('sasl: plain and SCRAM with a username and password', async (t) => {
+  for (const mechanism of ['plain', 'scram-sha-256', 'scram-sha-512'] as const) {
+    const sasl = compile({ sasl: { mechanism, username: 'app', password: SECRET } }).sasl;
+    t.same({ ...sasl }, { mechanism, username: 'app', password: SECRET }, mechanism);
+  }
+  t.equal(
+    compile({ sasl: { mechanism: 'SCRAM-SHA-512', username: 'app', password: SECRET } }).sasl
+      ?.mechanism,
+    'scram-sha-512',
+    "Kafka's upper-case spelling is accepted",
+  );
+  rejects(
+    t,
+    { sasl: { mechanism: 'gssapi', username: 'a', password: 'b' } },
+    'sasl.mechanism',
+    /'plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer', got "gssapi"/,
+  );
+  rejects(t, { sasl: { mechanism: 'plain', password: SECRET } }, 'sasl.username');
+  rejects(
+    t,
+    { sasl: { mechanism: 'plain', username: 'a' } },
+    'sasl.password',
+    /non-empty string, got nothing/,
+  );
+  rejects(
+    t,
+    { sasl: { mechanism: 'plain', username: 'a', password: 'b', user: 'c' } },
+    'sasl.user',
+    /unknown setting.*supported: mechanism, username, password/,
+  );
+  rejects(t, { sasl: 'scram' }, 'sasl');
+});
+
+t.test('sasl: the password never appears in an error or in the printed options', async (t) => {
+  // A password put where the username goes, or of the wrong type, is not echoed back.
+  const wrongType = t.throws(() =>
+    compile({ sasl: { mechanism: 'plain', username: 'a', password: { SECRET } } }),
+  ) as Error;
+  t.notMatch(wrongType.message, SECRET);
+  const oauthWithPassword = t.throws(() =>
+    compile({ sasl: { mechanism: 'oauthbearer', password: SECRET } }),
+  ) as Error;
+  t.match(oauthWithPassword.message, /sasl\.password: unknown setting/);
+  t.notMatch(oauthWithPassword.message, SECRET);
+  const options = compile({
+    sasl: { mechanism: 'scram-sha-256', username: 'app', password: SECRET },
+  });
+  t.equal(
+    options.sasl && 'password' in options.sasl ? options.sasl.password : '',
+    SECRET,
+    'the client gets it',
+  );
+  t.notMatch(JSON.stringify(options), SECRET, 'JSON.stringify(app.options) shows no password');
+  t.match(JSON.stringify(options), /"password":"\[redacted\]"/);
+  t.notMatch(inspect(options, { depth: 5 }), SECRET, 'nor does console.log');
+});
+
+t.test('sasl: oauthbearer takes a token provider', async (t) => {
+  const oauthBearerProvider = async () => ({ value: 'token' });
+  const sasl = compile({ sasl: { mechanism: 'oauthbearer', oauthBearerProvider } }).sasl;
+  t.equal(sasl?.mechanism, 'oauthbearer');
+  t.equal(
+    sasl && 'oauthBearerProvider' in sasl ? sasl.oauthBearerProvider : undefined,
+    oauthBearerProvider,
+  );
+  rejects(t, { sasl: { mechanism: 'oauthbearer' } }, 'sasl.oauthBearerProvider', /function/);
+  rejects(
+    t,
+    { sasl: { mechanism: 'aws', username: 'a', password: 'b' } },
+    'sasl.mechanism',
+    /AWS IAM/,
+  );
+});
+
+t.test('connection timeouts and retries, in kafkajs’s names and units', async (t) => {
+  const o = compile({
+    connectionTimeout: 10_000,
+    requestTimeout: 60_000,
+    retry: { retries: 8, initialRetryTime: 100 },
+  });
+  t.equal(o.connectionTimeout, 10_000);
+  t.equal(o.requestTimeout, 60_000);
+  t.same(o.retry, {
+    retries: 8,
+    initialRetryTime: 100,
+    maxRetryTime: 30_000,
+    factor: 0.2,
+    multiplier: 2,
+  });
+  t.ok(Object.isFrozen(o.retry));
+  rejects(t, { connectionTimeout: 0 }, 'connectionTimeout');
+  rejects(t, { requestTimeout: '30s' }, 'requestTimeout');
+  rejects(
+    t,
+    { connectionTimeoutMs: 1000 },
+    'connectionTimeoutMs',
+    /did you mean connectionTimeout\?/,
+  );
+  rejects(t, { retry: { retries: -1 } }, 'retry.retries');
+  rejects(t, { retry: { factor: 2 } }, 'retry.factor', /from 0 to 1/);
+  rejects(t, { retry: { initialRetryTime: 500, maxRetryTime: 100 } }, 'retry.maxRetryTime');
+  rejects(
+    t,
+    { retry: { restartOnFailure: () => true } },
+    'retry.restartOnFailure',
+    /supported: retries/,
+  );
+  rejects(t, { retry: 3 }, 'retry');
+});
+
+t.test('logger: anything with debug, info, warn and error', async (t) => {
+  const logger = { debug() {}, info() {}, warn() {}, error() {} };
+  t.equal(compile({ logger }).logger, logger);
+  t.notOk('logger' in compile({}), 'the default format unless one is given');
+  rejects(t, { logger: console.log }, 'logger', /pino-compatible/);
+  rejects(t, { logger: { info() {}, error() {} } }, 'logger', /missing: debug, warn/);
 });

@@ -4,7 +4,7 @@ import {
   type RetryOptions,
   type TransactionalProducer,
 } from '../../framework/client/index.ts';
-import { waitFor } from '../../testkit/index.ts';
+import { waitFor, type ClusterAddress } from '../../testkit/index.ts';
 
 /** A client of the adapter for test drivers and readers (tests talk to Kafka directly to judge the framework). */
 export function testClient(
@@ -72,12 +72,14 @@ export interface ReadRecord {
  * record) can be missed.
  */
 export async function readCommitted(
-  brokers: string[],
+  address: ClusterAddress,
   topic: string,
   timeoutMs = 90_000,
 ): Promise<ReadRecord[]> {
+  const { brokers, ...security } = 'brokers' in address ? address : { brokers: address };
   const client = await createKafkaClient({
-    brokers,
+    ...security,
+    brokers: [...brokers],
     clientId: 'streamtx-test-reader',
     logLevel: 'nothing',
   });

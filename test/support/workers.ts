@@ -19,8 +19,10 @@ export class Worker {
     readonly name: string,
     module: string,
     env: NodeJS.ProcessEnv,
+    /** More arguments of `streamtx run`, e.g. `--health-port 0`. */
+    args: readonly string[] = [],
   ) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', cli, 'run', module], {
+    this.child = spawn(process.execPath, ['--import', 'tsx', cli, 'run', module, ...args], {
       env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -101,7 +103,7 @@ export function workerPool(
   t: Test,
   module: string,
   env: NodeJS.ProcessEnv,
-): (name: string, extraEnv?: NodeJS.ProcessEnv) => Worker {
+): (name: string, extraEnv?: NodeJS.ProcessEnv, args?: readonly string[]) => Worker {
   const workers: Worker[] = [];
   t.teardown(async () => {
     if (!t.passing()) {
@@ -112,8 +114,8 @@ export function workerPool(
     }
     await Promise.all(workers.map((w) => w.kill()));
   });
-  return (name, extraEnv = {}) => {
-    const w = new Worker(name, module, { ...env, ...extraEnv });
+  return (name, extraEnv = {}, args = []) => {
+    const w = new Worker(name, module, { ...env, ...extraEnv }, args);
     workers.push(w);
     return w;
   };

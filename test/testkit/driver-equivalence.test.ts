@@ -326,4 +326,98 @@ t.test('the driver and a real cluster give identical output', async (t) => {
       }
     });
   }
+
+  t.test(
+    'a task reading two topics processes them in timestamp order on the cluster, as in the driver',
+    async (t) => {
+      const left = uniqueName('eq-left');
+      const right = uniqueName('eq-right');
+      const output = uniqueName('eq-merged');
+      const applicationId = uniqueName('eq-merge');
+      const build = (): Topology =>
+        new Topology()
+          .addSource('both', {
+            topics: [left, right],
+            keySerde: Serdes.string(),
+            valueSerde: Serdes.string(),
+          })
+          .addProcessor(
+            'tag',
+            (): Processor<string, string, string, string> => {
+              let ctx!: ProcessorContext<string, string>;
+              return {
+                init: (c) => void (ctx = c),
+                process: (r) =>
+                  ctx.forward({ ...r, value: `${ctx.topic === left ? 'L' : 'R'}${r.value}` }),
+              };
+            },
+            'both',
+          )
+          .addSink(
+            'out',
+            { topic: output, keySerde: Serdes.string(), valueSerde: Serdes.string() },
+            'tag',
+          );
+      // The left topic is written whole before the right one: processed batch by batch, all
+      // of it would come first. Timestamps interleave: 0, 2, 4, ... left; 1, 3, 5, ... right.
+      const base = 1_700_000_000_000;
+      const lefts = Array.from({ length: 300 }, (_, i) => ({
+        key: `k${i % 7}`,
+        value: String(2 * i),
+        timestamp: base + 2 * i,
+      }));
+      const rights = Array.from({ length: 300 }, (_, i) => ({
+        key: `k${i % 5}`,
+        value: String(2 * i + 1),
+        timestamp: base + 2 * i + 1,
+      }));
+
+      const driver = new TopologyTestDriver(build(), { applicationId });
+      const l = driver.createInputTopic(left, Serdes.string(), Serdes.string());
+      const r = driver.createInputTopic(right, Serdes.string(), Serdes.string());
+      // A driver processes each piped record at once (as Kafka Streams' does): pipe in time order.
+      const piped = [
+        ...lefts.map((x) => ({ ...x, to: l })),
+        ...rights.map((x) => ({ ...x, to: r })),
+      ].sort((a, b) => a.timestamp - b.timestamp);
+      for (const x of piped) await x.to.pipeInput(x.key, x.value, x.timestamp);
+      const viaDriver = driver
+        .createOutputTopic(output, Serdes.string(), Serdes.string())
+        .readValuesToList();
+      await driver.close();
+
+      await cluster.createTopic(left, { partitions: 1 });
+      await cluster.createTopic(right, { partitions: 1 });
+      await cluster.createTopic(output, { partitions: 1 });
+      await produceRecords(brokers, left, lefts);
+      await produceRecords(brokers, right, rights);
+      const app = new StreamsApp(build(), {
+        applicationId,
+        brokers,
+        stateDir: t.testdir({}),
+        replicationFactor: 1,
+        logLevel: 'warn',
+      });
+      let committed = 0;
+      app.onCommit((e) => void (committed += e.records));
+      await app.start();
+      try {
+        await waitFor(() => committed >= 600 || app.state === 'ERROR', {
+          timeoutMs: 120_000,
+          what: 'both topics processed',
+        });
+      } finally {
+        await app.close();
+      }
+      const viaCluster = (await readTopic(t, output, 'utf8')).map((o) => o.value);
+      const inTimeOrder = [
+        ...lefts.map((x) => ({ ...x, side: 'L' })),
+        ...rights.map((x) => ({ ...x, side: 'R' })),
+      ]
+        .sort((a, b) => a.timestamp - b.timestamp)
+        .map((x) => `${x.side}${x.value}`);
+      t.same(viaDriver, inTimeOrder, 'the driver merges by timestamp');
+      t.same(viaCluster, viaDriver, 'and so does the runtime, whatever it fetched first');
+    },
+  );
 });

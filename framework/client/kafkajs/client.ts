@@ -3,7 +3,8 @@
 import './linear-grouping.ts';
 import './produce-encoder.ts';
 import kafkajs from 'kafkajs';
-import type { Admin, Kafka, KafkaConfig } from 'kafkajs';
+import type { ConnectionOptions } from 'node:tls';
+import type { Admin, Kafka, KafkaConfig, SASLOptions } from 'kafkajs';
 import { ClientError } from '../errors.ts';
 import type {
   ClusterDescription,
@@ -22,6 +23,8 @@ import type {
   TransactionalProducer,
   TransactionalProducerOptions,
   PlainProducerOptions,
+  SaslOptions,
+  TlsOptions,
 } from '../types.ts';
 import { KafkajsGroupConsumer } from './consumer.ts';
 import { atBoundary, classifyKafkajs, retryingReads, toClientError } from './errors.ts';
@@ -342,13 +345,21 @@ export class KafkajsClient implements KafkaClient {
     this.#admin = new KafkajsAdmin(this.#kafka);
   }
 
+  /**
+   * The settings every kafkajs instance of this client gets — the admin, the group consumer,
+   * the plain producer, the partition reader (the admin's cluster) and each transactional
+   * producer's own instance — so TLS, SASL, timeouts and retries apply to every connection.
+   */
   #kafkaConfig(): Omit<KafkaConfig, 'logCreator' | 'logLevel'> {
+    const { ssl, sasl, retry } = this.#options;
     return {
       brokers: this.#options.brokers,
       clientId: this.#options.clientId,
       requestTimeout: this.#options.requestTimeoutMs ?? 30_000,
       connectionTimeout: this.#options.connectionTimeoutMs ?? 3_000,
-      ...(this.#options.retry ? { retry: { ...this.#options.retry } } : {}),
+      ...(retry ? { retry: { ...retry } } : {}),
+      ...(ssl === undefined || ssl === false ? {} : { ssl: kafkajsTls(ssl) }),
+      ...(sasl === undefined ? {} : { sasl: kafkajsSasl(sasl) }),
     };
   }
 
@@ -492,6 +503,25 @@ export class KafkajsClient implements KafkaClient {
     await Promise.allSettled(closing);
     await this.#admin.close();
   }
+}
+
+/** kafkajs hands `ssl` to tls.connect as it is: copy what we were given, arrays mutable. */
+function kafkajsTls(ssl: true | TlsOptions): true | ConnectionOptions {
+  if (ssl === true) return true;
+  const { ca, ...rest } = ssl;
+  if (ca === undefined) return { ...rest };
+  return { ...rest, ca: typeof ca === 'string' || Buffer.isBuffer(ca) ? ca : [...ca] };
+}
+
+function kafkajsSasl(sasl: SaslOptions): SASLOptions {
+  if (sasl.mechanism === 'oauthbearer')
+    return { mechanism: 'oauthbearer', oauthBearerProvider: sasl.oauthBearerProvider };
+  // kafkajs reads the credentials when it authenticates a connection; it never logs them.
+  return {
+    mechanism: sasl.mechanism,
+    username: sasl.username,
+    password: sasl.password,
+  } as SASLOptions;
 }
 
 export function createKafkajsClient(options: KafkaClientOptions): KafkaClient {

@@ -39,9 +39,43 @@ const NETWORK_ERRORS = new Set([
   'KafkaJSLockTimeout',
 ]);
 
+/** kafkajs errors that stand for a Kafka protocol error, by that error's code. */
+const NAMED_PROTOCOL_ERRORS: Readonly<Record<string, number>> = {
+  // Raised by kafkajs's SASL authenticators (a SaslAuthenticate error, or a bad server answer).
+  KafkaJSSASLAuthenticationError: 58,
+};
+
+/**
+ * Node's (OpenSSL's) codes for a TLS handshake the client refused: the broker's certificate
+ * is not trusted, expired or for another host, or the peer does not speak TLS. Retrying
+ * cannot fix them; the Java client raises SslAuthenticationException, which is not retriable.
+ */
+const TLS_FAILURE_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'INVALID_CA',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** True for an error (not its causes) that is a refused TLS handshake. */
+export function isTlsFailure(e: unknown): boolean {
+  const code = asErrorLike(e)?.code;
+  return typeof code === 'string' && (TLS_FAILURE_CODES.has(code) || /^ERR_SSL_/.test(code));
+}
+
 /** kafkajs errors that retrying cannot fix. */
 const FATAL_ERRORS = new Set([
-  'KafkaJSSASLAuthenticationError',
   'KafkaJSServerDoesNotSupportApiKey',
   'KafkaJSUnsupportedMagicByteInMessageSet',
   'KafkaJSInvalidVarIntError',
@@ -67,6 +101,8 @@ function asErrorLike(value: unknown): ErrorLike | undefined {
 /** Kafka error code carried by one error object (not its causes), if any. */
 function protocolCode(e: ErrorLike): number | undefined {
   if (typeof e.code === 'number' && e.code >= 0 && CODES.has(e.code)) return e.code;
+  if (typeof e.name === 'string' && NAMED_PROTOCOL_ERRORS[e.name] !== undefined)
+    return NAMED_PROTOCOL_ERRORS[e.name];
   if (typeof e.type === 'string') {
     if (e.type === 'KAFKAJS_UNKNOWN_ERROR_CODE' && typeof e.message === 'string') {
       // kafkajs replaces codes it does not know with -99; the real one is only in the message.
@@ -119,7 +155,9 @@ function classifyUnsafe(err: unknown, operation?: ClientOperation): ErrorClassif
       return result(downgrade(e.kind), e.code, e.type ?? e.name);
     }
   }
-  // 2. The innermost Kafka protocol code decides: the outer layers are retrier wrappers.
+  // 2. A refused TLS handshake: kafkajs reports it as a (retriable) connection error.
+  if (chain.some(isTlsFailure)) return result('fatal', undefined, 'TLS_HANDSHAKE_FAILED');
+  // 3. The innermost Kafka protocol code decides: the outer layers are retrier wrappers.
   for (const e of [...chain].reverse()) {
     const code = protocolCode(e);
     if (code === undefined) continue;
@@ -132,7 +170,7 @@ function classifyUnsafe(err: unknown, operation?: ClientOperation): ErrorClassif
     // An unknown code: trust kafkajs's retriable flag if it has one, else fatal.
     return result(downgrade(e.retriable === true ? 'retriable' : 'fatal'), code, type);
   }
-  // 3. Named JS/kafkajs errors, innermost first.
+  // 4. Named JS/kafkajs errors, innermost first.
   for (const e of [...chain].reverse()) {
     const name = typeof e.name === 'string' ? e.name : undefined;
     if (name === undefined) continue;
@@ -144,7 +182,7 @@ function classifyUnsafe(err: unknown, operation?: ClientOperation): ErrorClassif
       return result(operation === 'commit' ? 'ambiguous' : 'retriable', undefined, name);
     }
   }
-  // 4. Anything else from kafkajs: its retriable flag, else fatal.
+  // 5. Anything else from kafkajs: its retriable flag, else fatal.
   const outer = chain[0];
   if (outer === undefined) return result(downgrade('fatal'), undefined, typeof err);
   const name = typeof outer.name === 'string' ? outer.name : undefined;

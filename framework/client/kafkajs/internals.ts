@@ -34,11 +34,19 @@
  *    on which it can only agree: the aborted records re-labelled with one
  *    placeholder producer id, and a single aborted transaction of that
  *    producer starting before the first record.
+ *
+ * 4. A refused TLS handshake (untrusted or expired certificate, wrong host)
+ *    is a KafkaJSConnectionError, which kafkajs retries like a broker that is
+ *    down: a wrong CA would look like a slow cluster for as long as the
+ *    retries last. We wrap `Broker.prototype.connect` to mark it not
+ *    retriable, as the Java client's SslAuthenticationException is, so the
+ *    first attempt fails with the reason.
  */
 import { createRequire } from 'node:module';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
 import { abortedRecords, type FetchedRecord } from './aborted-records.ts';
+import { isTlsFailure } from './errors.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -275,6 +283,19 @@ export function installKafkajsPatches(): void {
     for (const topic of response.responses ?? [])
       for (const partition of topic.partitions ?? []) relabelAbortedRecords(partition);
     return response;
+  } as unknown as BrokerMethod;
+  const connect = Broker.prototype['connect'] as unknown as
+    ((this: unknown) => Promise<void>) | undefined;
+  if (typeof connect !== 'function')
+    throw new Error('kafkajs internals changed: Broker.connect missing');
+  Broker.prototype['connect'] = async function (this: unknown) {
+    try {
+      await connect.call(this);
+    } catch (e) {
+      // kafkajs's retriers (cluster/brokerPool.js, retry/index.js) bail on `retriable: false`.
+      if (isTlsFailure(e)) (e as { retriable?: boolean }).retriable = false;
+      throw e;
+    }
   } as unknown as BrokerMethod;
   patched = true;
 }

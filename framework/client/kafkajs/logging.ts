@@ -36,6 +36,41 @@ export function kafkajsLogLevel(level: ClientLogLevel): number {
   return Math.max(LEVEL_RANK[level], KafkaLogLevel.ERROR);
 }
 
+/**
+ * kafkajs ERROR lines about failures it retries itself, or hands to the adapter, which turns
+ * them into ClientErrors the runtime classifies and reports once when it acts on them
+ * ("Cannot reach the Kafka brokers", "SASL authentication failed", a rebuilt task, a stopped
+ * app). At ERROR they would repeat that, once per retry and per connection: they come at
+ * debug. By kafkajs 2.2.4's namespaces and message starts.
+ */
+const HANDLED_ABOVE: readonly [namespace: string | RegExp, message: RegExp][] = [
+  // Every error response, including CONCURRENT_TRANSACTIONS retries and fencing (network/connection.js).
+  ['Connection', /^Response /],
+  // A refused, timed-out or closed connection; kafkajs reconnects (network/connection.js).
+  ['Connection', /^(Connection error|Connection timeout)/],
+  // Seed and broker reconnects (cluster/brokerPool.js).
+  [
+    'BrokerPool',
+    /^(Failed to connect to (seed )?broker|Connection error|Connection timeout|Closed connection)/,
+  ],
+  // The consumer's crash and restart: the app logs "the consumer failed" (consumer/index.js).
+  ['Consumer', /^(Crash: |Restarting the consumer)/],
+  // A send retried, or failed into a transaction the task aborts (producer/sendMessages.js).
+  ['Producer', /^Failed to send messages/],
+  // The adapter bounds a transactional producer's retries on purpose (producer.ts): a send
+  // that fails aborts its whole transaction and init() resets the sequences, so EOS holds.
+  ['Producer', /^Limiting retries for the idempotent producer/],
+  // A refused authentication: fatal, reported by the runtime (broker/saslAuthenticator/).
+  [/^SaslAuthenticator-/, /./],
+];
+
+function handledAbove(namespace: string, message: string): boolean {
+  return HANDLED_ABOVE.some(
+    ([ns, pattern]) =>
+      (typeof ns === 'string' ? ns === namespace : ns.test(namespace)) && pattern.test(message),
+  );
+}
+
 export function createLogCreator(
   level: ClientLogLevel,
   sink: (entry: ClientLogEntry) => void,
@@ -50,13 +85,7 @@ export function createLogCreator(
         logger: _logger,
         ...extra
       } = log as unknown as Record<string, unknown> & { message: string };
-      // kafkajs's Connection logs every error response at ERROR, including the
-      // ones the layers above handle (CONCURRENT_TRANSACTIONS retries, fencing
-      // the adapter turns into a TransactionError): report those at debug.
-      const level =
-        namespace === 'Connection' && String(message).startsWith('Response ')
-          ? KafkaLogLevel.DEBUG
-          : entryLevel;
+      const level = handledAbove(namespace, String(message)) ? KafkaLogLevel.DEBUG : entryLevel;
       const entry: ClientLogEntry = {
         level: LABEL[level] ?? 'info',
         namespace,

@@ -106,7 +106,8 @@ function harness(t: Test, jobLimitMs?: number) {
     options,
     specs,
     consumer,
-    environment: (taskId, seek) => output.environment(taskId, options, { seek, now: Date.now }),
+    environment: (taskId, control) =>
+      output.environment(taskId, options, { seek: control.seek, now: Date.now }),
     log: (_level, message) => void logs.push(message),
     fatal: (e) => void fatal.push(e),
     changed: () => undefined,
