@@ -133,7 +133,7 @@ async function compare(t: Test, s: Scenario, expected: Set<string>): Promise<voi
   await Promise.all(s.workers.map((w) => w.stop()));
   // Anything late (a duplicate from a zombie) would be committed by now.
   const final = await readCommitted(s.brokers, s.output);
-  t.ok(final.length >= output.length);
+  t.ok(final.length >= output.length, 'nothing disappeared after the workers stopped');
   const seen = new Map<string, number>();
   for (const r of final)
     seen.set(`${r.key}=${r.value}`, (seen.get(`${r.key}=${r.value}`) ?? 0) + 1);
