@@ -35,18 +35,31 @@
  *   .to('bins'); // keys: WindowedSerdes.timeWindowed(Serdes.string(), 60_000)
  * ```
  *
+ * @example Joins: enrich orders with their customer, and match payments to orders within 10 minutes
+ * ```ts
+ * const customers = builder.table('customers', { keySerde: Serdes.string(), valueSerde: Serdes.json<Customer>() });
+ * const orders = builder.stream('orders', { keySerde: Serdes.string(), valueSerde: Serdes.json<Order>() });
+ * orders
+ *   .selectKey((_id, order) => order.customerId) // repartitioned, co-partitioned with customers
+ *   .join(customers, (order, customer) => ({ ...order, customer: customer.name }))
+ *   .to('enriched-orders', { valueSerde: Serdes.json() });
+ * payments.join(orders, (payment, order) => ({ payment, order }), JoinWindows.ofTimeDifference(600_000).grace(60_000));
+ * ```
+ *
  * @module
  */
 
-export { StreamsBuilder, type TableConsumed } from './streams-builder.ts';
+export { StreamsBuilder, type GlobalTableConsumed, type TableConsumed } from './streams-builder.ts';
 export {
   KStream,
   BranchedKStream,
   type ForeachAction,
   type KeyValueMapper,
   type Predicate,
+  type ValueJoiner,
   type ValueMapper,
 } from './kstream.ts';
+export { GlobalKTable } from './global-ktable.ts';
 export {
   KGroupedStream,
   TimeWindowedKStream,
@@ -63,12 +76,16 @@ export {
   untilWindowCloses,
   type Consumed,
   type Grouped,
+  type Joined,
   type Materialized,
   type Named,
   type Produced,
   type Repartitioned,
+  type StreamJoined,
+  type TableJoined,
 } from './options.ts';
 export {
+  JoinWindows,
   SessionWindows,
   SlidingWindows,
   TimeWindows,

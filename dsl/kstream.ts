@@ -11,9 +11,25 @@ import { TopologyError } from '../framework/errors.ts';
 import type { ProcessorSupplier } from '../framework/processor.ts';
 import type { StreamPartitioner, TopicNameExtractor } from '../framework/topology.ts';
 import type { KeyValue } from '../stores/key-value-store.ts';
+import { GlobalKTable } from './global-ktable.ts';
 import { KGroupedStream } from './kgrouped-stream.ts';
 import { KTable } from './ktable.ts';
-import type { Grouped, Materialized, Named, Produced, Repartitioned } from './options.ts';
+import type {
+  Grouped,
+  Joined,
+  Materialized,
+  Named,
+  Produced,
+  Repartitioned,
+  StreamJoined,
+} from './options.ts';
+import type { JoinWindows } from './windows.ts';
+import {
+  streamStreamJoin,
+  streamTableJoinNode,
+  type StreamJoinKind,
+} from './internals/join-graph.ts';
+import type { Joiner } from './internals/joins.ts';
 import {
   checkFunction,
   keyValueStoreFor,
@@ -35,6 +51,11 @@ export type Predicate<K, V> = (key: K, value: V) => boolean;
 export type KeyValueMapper<K, V, R> = (key: K, value: V) => R;
 export type ValueMapper<V, K, VR> = (value: V, key: K) => VR;
 export type ForeachAction<K, V> = (key: K, value: V) => void;
+/**
+ * Joins two values (Kafka Streams' ValueJoiner and ValueJoinerWithKey in one): this side's
+ * value, the other side's, and the key; in a left or outer join a side without a partner is null.
+ */
+export type ValueJoiner<V, VO, K, VR> = (value: V, otherValue: VO, key: K) => VR;
 
 export class KStream<K, V> {
   /** @internal */
@@ -333,6 +354,155 @@ export class KStream<K, V> {
       valueGetter: storeValueGetter(storeName),
       windowClose: undefined,
     });
+  }
+
+  /**
+   * Inner join (Kafka Streams' join), by the other argument:
+   *
+   * - a **KStream** within `JoinWindows`: each pair of records with equal keys at most the
+   *   window apart, as records of either side arrive; the output's time is the later one's.
+   * - a **KTable**: each record meets the table's current value for its key (a record whose
+   *   key has no row emits nothing); table updates emit nothing.
+   * - a **GlobalKTable**: as a table, by `keySelector(key, value)`; no co-partitioning, and the
+   *   output keeps the stream's key.
+   *
+   * Records with a null key or value are dropped. A side whose key may have changed is
+   * repartitioned first (`${name}-left` / `-right`), co-partitioned with the other side.
+   */
+  join<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: ValueJoiner<V, VO, K, VR>,
+    windows: JoinWindows,
+    streamJoined?: StreamJoined<K, V, VO>,
+  ): KStream<K, VR>;
+  join<VT, VR>(
+    table: KTable<K, VT>,
+    joiner: ValueJoiner<V, VT, K, VR>,
+    joined?: Joined<K, V>,
+  ): KStream<K, VR>;
+  join<KG, VG, VR>(
+    globalTable: GlobalKTable<KG, VG>,
+    keySelector: KeyValueMapper<K, V, KG>,
+    joiner: ValueJoiner<V, VG, K, VR>,
+    named?: Named,
+  ): KStream<K, VR>;
+  join(other: unknown, a: unknown, b?: unknown, c?: unknown): KStream<K, unknown> {
+    return this.#join('inner', other, a, b, c);
+  }
+
+  /**
+   * Left join: as `join`, but every record of this stream is emitted, with a null partner when
+   * it found none — against a stream, only once its window has closed (window end + grace
+   * passed in stream time), never early (Kafka Streams ≥ 3.1).
+   */
+  leftJoin<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: ValueJoiner<V, VO | null, K, VR>,
+    windows: JoinWindows,
+    streamJoined?: StreamJoined<K, V, VO>,
+  ): KStream<K, VR>;
+  leftJoin<VT, VR>(
+    table: KTable<K, VT>,
+    joiner: ValueJoiner<V, VT | null, K, VR>,
+    joined?: Joined<K, V>,
+  ): KStream<K, VR>;
+  leftJoin<KG, VG, VR>(
+    globalTable: GlobalKTable<KG, VG>,
+    keySelector: KeyValueMapper<K, V, KG>,
+    joiner: ValueJoiner<V, VG | null, K, VR>,
+    named?: Named,
+  ): KStream<K, VR>;
+  leftJoin(other: unknown, a: unknown, b?: unknown, c?: unknown): KStream<K, unknown> {
+    return this.#join('left', other, a, b, c);
+  }
+
+  /**
+   * Outer join of two streams: as `leftJoin`, and records of the other stream that found no
+   * partner are emitted too, as `(null, otherValue)`, once their window has closed.
+   */
+  outerJoin<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: ValueJoiner<V | null, VO | null, K, VR>,
+    windows: JoinWindows,
+    streamJoined?: StreamJoined<K, V, VO>,
+  ): KStream<K, VR> {
+    if (!(other instanceof KStream)) {
+      throw new TopologyError(
+        'outerJoin(): only two streams have an outer join (a table or global table: use leftJoin)',
+      );
+    }
+    return this.#join('outer', other, joiner, windows, streamJoined) as KStream<K, VR>;
+  }
+
+  #join(
+    kind: StreamJoinKind,
+    other: unknown,
+    a: unknown,
+    b: unknown,
+    c: unknown,
+  ): KStream<K, unknown> {
+    const method = kind === 'inner' ? 'join' : `${kind}Join`;
+    if (other instanceof KStream) {
+      checkFunction(`${method}(stream)`, 'the joiner', a);
+      const state = streamStreamJoin(
+        this.state as StreamState<unknown, unknown>,
+        other.state as StreamState<unknown, unknown>,
+        a as Joiner,
+        b as JoinWindows,
+        kind,
+        (c ?? {}) as StreamJoined<unknown, unknown, unknown>,
+      );
+      return new KStream<K, unknown>(state as StreamState<K, unknown>);
+    }
+    if (other instanceof KTable) {
+      const operator = `${method}(table)`;
+      checkFunction(operator, 'the joiner', a);
+      if (other.state.builder !== this.state.builder) {
+        throw new TopologyError(`${operator}: the table must come from the same StreamsBuilder`);
+      }
+      const getter = other.valueGetterSupplier();
+      if (getter === undefined) {
+        throw new TopologyError(
+          `${operator}: the table cannot be looked up by key (a suppressed table keeps no current value); join before suppress()`,
+        );
+      }
+      const joined = (b ?? {}) as Joined<unknown, unknown>;
+      const state = streamTableJoinNode(this.state as StreamState<unknown, unknown>, {
+        operator,
+        name: joined.name,
+        leftJoin: kind === 'left',
+        joiner: a as Joiner,
+        getter: getter as never,
+        // The table's keys are this stream's key type: its serde serves the repartition too.
+        repartition: {
+          keySerde: joined.keySerde ?? this.state.serdes.keySerde ?? other.state.serdes.keySerde,
+          valueSerde: joined.valueSerde,
+        },
+      });
+      return new KStream<K, unknown>(state as StreamState<K, unknown>);
+    }
+    if (other instanceof GlobalKTable) {
+      const operator = `${method}(globalTable)`;
+      checkFunction(operator, 'the key selector', a);
+      checkFunction(operator, 'the joiner', b);
+      if (other.state.builder !== this.state.builder) {
+        throw new TopologyError(
+          `${operator}: the global table must come from the same StreamsBuilder`,
+        );
+      }
+      const state = streamTableJoinNode(this.state as StreamState<unknown, unknown>, {
+        operator,
+        name: (c as Named | undefined)?.name,
+        leftJoin: kind === 'left',
+        joiner: b as Joiner,
+        getter: other.valueGetterSupplier() as never,
+        keySelector: a as (key: unknown, value: unknown) => unknown,
+      });
+      return new KStream<K, unknown>(state as StreamState<K, unknown>);
+    }
+    throw new TopologyError(
+      `${method}(): the other side must be a KStream, KTable or GlobalKTable of the same StreamsBuilder`,
+    );
   }
 
   /** Groups by the current key; repartitions first if an operator before may have changed it. */

@@ -10,7 +10,9 @@ import { Serdes } from '../framework/serdes.ts';
 import type { KeyValue } from '../stores/key-value-store.ts';
 import { Stores } from '../stores/stores.ts';
 import { KStream } from './kstream.ts';
-import type { Grouped, Materialized, Named, Suppressed } from './options.ts';
+import type { Grouped, Materialized, Named, Suppressed, TableJoined } from './options.ts';
+import { foreignKeyJoin, tableTableJoin } from './internals/join-graph.ts';
+import type { Joiner } from './internals/joins.ts';
 import { changeSerde } from './internals/change.ts';
 import {
   checkFunction,
@@ -146,6 +148,108 @@ export class KTable<K, V> {
       },
       grouped.name,
     );
+  }
+
+  /**
+   * Inner join with another table.
+   *
+   * - By key (Kafka Streams' KTable#join): both tables co-partitioned; an update of either
+   *   side meets the other side's current row, and the result row exists while both do.
+   * - By foreign key (KIP-213), when a `foreignKeyExtractor` comes second: each row of this
+   *   table joins the other table's row whose key the extractor returns; the tables need not
+   *   be co-partitioned (two internal topics connect them). The result is kept in a store, so
+   *   `materialized.valueSerde` (the joined type) is required.
+   *
+   * Results carry old values, so a downstream `groupBy().aggregate()` stays correct.
+   */
+  join<KO, VO, VR>(
+    other: KTable<KO, VO>,
+    foreignKeyExtractor: (value: V, key: K) => KO | null | undefined,
+    joiner: (value: V, otherValue: VO, key: K) => VR,
+    tableJoined?: TableJoined<KO>,
+    materialized?: Materialized<K, VR>,
+  ): KTable<K, VR>;
+  join<VO, VR>(
+    other: KTable<K, VO>,
+    joiner: (value: V, otherValue: VO, key: K) => VR,
+    named?: Named,
+    materialized?: Materialized<K, VR>,
+  ): KTable<K, VR>;
+  join(other: unknown, a: unknown, b?: unknown, c?: unknown, d?: unknown): KTable<K, unknown> {
+    return this.#join('inner', other, a, b, c, d);
+  }
+
+  /**
+   * Left join with another table, by key or by foreign key (see `join`): every row of this
+   * table is in the result, with a null partner while it has none.
+   */
+  leftJoin<KO, VO, VR>(
+    other: KTable<KO, VO>,
+    foreignKeyExtractor: (value: V, key: K) => KO | null | undefined,
+    joiner: (value: V, otherValue: VO | null, key: K) => VR,
+    tableJoined?: TableJoined<KO>,
+    materialized?: Materialized<K, VR>,
+  ): KTable<K, VR>;
+  leftJoin<VO, VR>(
+    other: KTable<K, VO>,
+    joiner: (value: V, otherValue: VO | null, key: K) => VR,
+    named?: Named,
+    materialized?: Materialized<K, VR>,
+  ): KTable<K, VR>;
+  leftJoin(other: unknown, a: unknown, b?: unknown, c?: unknown, d?: unknown): KTable<K, unknown> {
+    return this.#join('left', other, a, b, c, d);
+  }
+
+  /** Outer join with another table by key: a row exists while either side has one. */
+  outerJoin<VO, VR>(
+    other: KTable<K, VO>,
+    joiner: (value: V | null, otherValue: VO | null, key: K) => VR,
+    named?: Named,
+    materialized?: Materialized<K, VR>,
+  ): KTable<K, VR> {
+    return this.#join('outer', other, joiner, named, materialized, undefined) as KTable<K, VR>;
+  }
+
+  #join(
+    kind: 'inner' | 'left' | 'outer',
+    other: unknown,
+    a: unknown,
+    b: unknown,
+    c: unknown,
+    d: unknown,
+  ): KTable<K, unknown> {
+    const method = kind === 'inner' ? 'join' : `${kind}Join`;
+    if (!(other instanceof KTable)) {
+      throw new TopologyError(`KTable.${method}(): the other side must be a KTable`);
+    }
+    const self = this.state as TableState<unknown, unknown>;
+    const that = other.state as TableState<unknown, unknown>;
+    if (typeof b === 'function') {
+      if (kind === 'outer') {
+        throw new TopologyError('KTable.outerJoin(): a foreign-key join is inner or left only');
+      }
+      checkFunction(`KTable.${method}(foreign key)`, 'the foreign key extractor', a);
+      const state = foreignKeyJoin(
+        self,
+        that,
+        a as (value: unknown, key: unknown) => unknown,
+        b as Joiner,
+        kind === 'left',
+        (c ?? {}) as TableJoined<unknown>,
+        d as Materialized<unknown, unknown> | undefined,
+      );
+      return new KTable<K, unknown>(state as TableState<K, unknown>);
+    }
+    checkFunction(`KTable.${method}()`, 'the joiner', a);
+    const state = tableTableJoin(
+      self,
+      that,
+      a as Joiner,
+      kind,
+      (b as Named | undefined)?.name,
+      c as Materialized<unknown, unknown> | undefined,
+    );
+    return new KTable<K, unknown>(state as TableState<K, unknown>);
   }
 
   /**

@@ -118,3 +118,57 @@ export const EmitStrategy = {
     return { kind: 'on-window-close' };
   },
 } as const;
+
+/**
+ * A stream–stream join's names, serdes and stores (Kafka Streams' StreamJoined). Serdes default
+ * to the streams' own; a store needs them.
+ */
+export interface StreamJoined<K, V, VO> {
+  /**
+   * Names the join processors (`${name}-this-join`, `${name}-other-join`, `${name}-merge`)
+   * and, after a key change, the repartition topics (`${name}-left`, `${name}-right`).
+   * @default KSTREAM-JOINTHIS-<index>, ... and the streams' node names
+   */
+  name?: string;
+  /**
+   * Base name of the stores: `${storeName}-this-join-store`, `${storeName}-other-join-store`
+   * and, for left and outer joins, `${storeName}-outer-shared-join-store`.
+   * @default the join processors' names
+   */
+  storeName?: string;
+  /** @default 'sqlite' */
+  storeKind?: 'sqlite' | 'memory';
+  keySerde?: Serde<K>;
+  valueSerde?: Serde<V>;
+  otherValueSerde?: Serde<VO>;
+  /** Changelog the join's stores. @default true */
+  logging?: boolean;
+}
+
+/** A stream–table join's name and serdes (Kafka Streams' Joined). */
+export interface Joined<K, V> {
+  /**
+   * Names the join processor and, after a key change, the stream's repartition topic
+   * (`${name}-left`). @default KSTREAM-JOIN-<index> / KSTREAM-LEFTJOIN-<index>
+   */
+  name?: string;
+  /** For the repartition after a key change. @default the stream's */
+  keySerde?: Serde<K>;
+  /** For the repartition after a key change. @default the stream's */
+  valueSerde?: Serde<V>;
+}
+
+/** A foreign-key table join's name and partitioning (Kafka Streams' TableJoined). */
+export interface TableJoined<KO> {
+  /**
+   * Names the join's processors, stores and its two internal topics,
+   * `${applicationId}-${name}-subscription-registration-repartition` and
+   * `…-subscription-response-repartition`. @default KTABLE-FK-JOIN-<index>
+   */
+  name?: string;
+  /**
+   * How the other (foreign) table's topic is partitioned, if not by Kafka's default
+   * partitioner: subscriptions must reach the task that owns the foreign key.
+   */
+  otherPartitioner?: StreamPartitioner<KO, unknown>;
+}

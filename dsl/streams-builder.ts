@@ -7,16 +7,23 @@
 import { TopologyError } from '../framework/errors.ts';
 import type { ProcessorSupplier, StoreBuilder } from '../framework/processor.ts';
 import type { Topology } from '../framework/topology.ts';
+import { Stores } from '../stores/stores.ts';
+import { GlobalKTable, globalTableSource } from './global-ktable.ts';
 import { KStream } from './kstream.ts';
 import { KTable } from './ktable.ts';
 import type { Consumed, Materialized } from './options.ts';
-import { keyValueStoreFor } from './internals/common.ts';
+import { checkStoreKind, keyValueStoreFor } from './internals/common.ts';
 import { InternalStreamsBuilder } from './internals/graph.ts';
 import { storeValueGetter, tableSource } from './internals/table.ts';
 
 export interface TableConsumed<K, V> extends Consumed<K, V> {
   /** The table's store (always materialized: a table keeps its rows). */
   materialized?: Omit<Materialized<K, V>, 'keySerde' | 'valueSerde' | 'retentionMs'>;
+}
+
+export interface GlobalTableConsumed<K, V> extends Omit<Consumed<K, V>, 'offsetReset'> {
+  /** The table's store, on every worker; never changelogged (its topic is its log). */
+  materialized?: Pick<Materialized<K, V>, 'storeName' | 'storeKind'>;
 }
 
 function topicList(topics: string | readonly string[], operator: string): string[] {
@@ -96,6 +103,53 @@ export class StreamsBuilder {
       repartitionRequired: false,
       valueGetter: storeValueGetter(storeName),
       windowClose: undefined,
+    });
+  }
+
+  /**
+   * A table every worker holds in full (Kafka Streams' globalTable): filled from every
+   * partition of `topic` (read_committed), restored before the worker's tasks start, kept
+   * current by the worker's global loop. Join a stream to it with
+   * `stream.join(globalTable, (key, value) => tableKey, joiner)`. Its store,
+   * `${topic}-STATE-STORE-<index>` unless named, has no changelog: the topic is its log.
+   */
+  globalTable<K, V>(topic: string, consumed: GlobalTableConsumed<K, V>): GlobalKTable<K, V> {
+    const [only] = topicList(topic, 'globalTable()');
+    const operator = `globalTable(${String(only)})`;
+    checkConsumed(operator, consumed);
+    checkStoreKind(operator, consumed.materialized?.storeKind);
+    if ((consumed as { offsetReset?: unknown }).offsetReset !== undefined) {
+      throw new TopologyError(
+        `${operator}: a global table is always read from the start of its topic; offsetReset does not apply`,
+      );
+    }
+    const sourceName = this.#builder.claim(
+      consumed.name ?? this.#builder.newProcessorName('KSTREAM-SOURCE-'),
+      operator,
+    );
+    const storeName = consumed.materialized?.storeName ?? this.#builder.newStoreName(`${topic}-`);
+    const processorName = this.#builder.claim(
+      this.#builder.newProcessorName('KTABLE-SOURCE-'),
+      operator,
+    );
+    const store = Stores.timestampedKeyValue(storeName, {
+      keySerde: consumed.keySerde,
+      valueSerde: consumed.valueSerde,
+      persistent: (consumed.materialized?.storeKind ?? 'sqlite') === 'sqlite',
+      logging: false,
+    });
+    this.#builder.addGlobalStore(sourceName, processorName, store, {
+      topic,
+      keySerde: consumed.keySerde,
+      valueSerde: consumed.valueSerde,
+      timestampExtractor: consumed.timestampExtractor,
+      processor: globalTableSource<K, V>(storeName) as ProcessorSupplier<K, V, never, never>,
+    });
+    return new GlobalKTable<K, V>({
+      builder: this.#builder,
+      storeName,
+      keySerde: consumed.keySerde,
+      valueSerde: consumed.valueSerde,
     });
   }
 

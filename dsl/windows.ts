@@ -184,3 +184,56 @@ export const WindowedSerdes = {
     );
   },
 } as const;
+
+/**
+ * The time bound of a stream–stream join (Kafka Streams' JoinWindows): a left record at time
+ * t joins right records in [t − before, t + after]. `ofTimeDifference(d)` sets both to d. A
+ * window closes when stream time (the highest timestamp the join has seen, either side)
+ * passes its end plus the grace period: records later than that are dropped, and a
+ * left/outer join emits a record that found no partner then — never earlier (the
+ * "spurious result" fix of Kafka Streams 3.1, KAFKA-10847).
+ */
+export class JoinWindows {
+  readonly kind = 'join' as const;
+  private constructor(
+    readonly beforeMs: number,
+    readonly afterMs: number,
+    readonly graceMs: number,
+  ) {}
+
+  /** Records at most `timeDifferenceMs` apart join; no grace period. */
+  static ofTimeDifference(timeDifferenceMs: number): JoinWindows {
+    checkMs('JoinWindows time difference', timeDifferenceMs, 0);
+    return new JoinWindows(timeDifferenceMs, timeDifferenceMs, 0);
+  }
+  /** Kafka Streams' name for `ofTimeDifference`. */
+  static ofTimeDifferenceWithNoGrace(timeDifferenceMs: number): JoinWindows {
+    return JoinWindows.ofTimeDifference(timeDifferenceMs);
+  }
+  static ofTimeDifferenceAndGrace(timeDifferenceMs: number, graceMs: number): JoinWindows {
+    return JoinWindows.ofTimeDifference(timeDifferenceMs).grace(graceMs);
+  }
+
+  /** How far before a left record's time a right record may be. */
+  before(ms: number): JoinWindows {
+    checkMs('JoinWindows before', ms, 0);
+    return new JoinWindows(ms, this.afterMs, this.graceMs);
+  }
+
+  /** How far after a left record's time a right record may be. */
+  after(ms: number): JoinWindows {
+    checkMs('JoinWindows after', ms, 0);
+    return new JoinWindows(this.beforeMs, ms, this.graceMs);
+  }
+
+  /** How long after a window's end a late record is still joined. */
+  grace(graceMs: number): JoinWindows {
+    checkMs('JoinWindows grace', graceMs, 0);
+    return new JoinWindows(this.beforeMs, this.afterMs, graceMs);
+  }
+
+  /** before + after, as Kafka Streams' size(). */
+  get sizeMs(): number {
+    return this.beforeMs + this.afterMs;
+  }
+}

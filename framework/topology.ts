@@ -70,6 +70,42 @@ export interface RepartitionTopicSpec {
   readonly reader: number | undefined;
 }
 
+/**
+ * A global store (Kafka Streams' Topology#addGlobalStore): every worker fills its own copy from
+ * every partition of `topic` and keeps it current; any processor of any task may read it. The
+ * topic is the store's log, so the store has no changelog.
+ */
+export interface GlobalStoreOptions<K, V> {
+  /** The topic the store is filled from, all of its partitions (read_committed). */
+  topic: string;
+  keySerde: Serde<K>;
+  valueSerde: Serde<V>;
+  /** @default the record's Kafka timestamp */
+  timestampExtractor?: TimestampExtractor<K, V>;
+  /**
+   * Applies each record of the topic to the store (Kafka Streams' stateUpdateSupplier); it
+   * may read and write only its store and must not forward.
+   */
+  processor: ProcessorSupplier<K, V, never, never>;
+  /** The source node's name. @default `${storeName}-global-source` */
+  sourceName?: string;
+  /** The update processor's name. @default `${storeName}-global-processor` */
+  processorName?: string;
+}
+
+/** A global store as the runtime (framework/runtime/global-state.ts) runs it. */
+export interface GlobalStoreSpec {
+  readonly storeName: string;
+  readonly builder: StoreBuilder;
+  readonly topic: string;
+  readonly sourceName: string;
+  readonly processorName: string;
+  readonly keySerde: Serde<unknown>;
+  readonly valueSerde: Serde<unknown>;
+  readonly timestampExtractor: TimestampExtractor | undefined;
+  readonly processor: ProcessorSupplier;
+}
+
 export interface SourceNode {
   readonly kind: 'source';
   readonly name: string;
@@ -128,11 +164,23 @@ export interface BuiltTopology {
   readonly subtopologies: readonly Subtopology[];
   readonly subtopologyByTopic: ReadonlyMap<string, Subtopology>;
   readonly repartitionTopics: readonly RepartitionTopicSpec[];
+  /** Global stores: filled on every worker from their topics; readable by every task. */
+  readonly globalStores: readonly GlobalStoreSpec[];
 }
 
 export interface TopologyDescription {
   readonly subtopologies: readonly SubtopologyDescription[];
+  readonly globalStores: readonly GlobalStoreDescription[];
   toString(): string;
+}
+
+/** A global store's source and update processor, numbered after the sub-topologies. */
+export interface GlobalStoreDescription {
+  readonly id: number;
+  readonly source: string;
+  readonly topic: string;
+  readonly processor: string;
+  readonly store: string;
 }
 
 export interface SubtopologyDescription {
@@ -178,6 +226,9 @@ export class Topology {
   readonly #stores = new Map<string, StoreBuilder>();
   readonly #sourceOfTopic = new Map<string, string>();
   readonly #repartitionTopics = new Map<string, RepartitionTopicOptions>();
+  readonly #globalStores = new Map<string, GlobalStoreSpec>();
+  /** Node names used by global stores (their sources and processors are not graph nodes). */
+  readonly #reservedNames = new Set<string>();
 
   addSource<K, V>(name: string, options: SourceOptions<K, V>): this {
     this.#checkNewName(name);
@@ -276,6 +327,9 @@ export class Topology {
     if (this.#repartitionTopics.has(name)) {
       throw new TopologyError(`Repartition topic "${name}" is already added`);
     }
+    if ([...this.#globalStores.values()].some((g) => g.topic === name)) {
+      throw new TopologyError(`Repartition topic "${name}" is the topic of a global store`);
+    }
     const { partitions } = options;
     if (partitions !== undefined && !(Number.isSafeInteger(partitions) && partitions >= 1)) {
       throw new TopologyError(
@@ -292,7 +346,8 @@ export class Topology {
     if (typeof name !== 'string' || name === '') {
       throw new TopologyError('A state store needs a name');
     }
-    if (this.#stores.has(name)) throw new TopologyError(`State store "${name}" is already added`);
+    if (this.#stores.has(name) || this.#globalStores.has(name))
+      throw new TopologyError(`State store "${name}" is already added`);
     // Check every processor before changing anything, so a failed call leaves no trace.
     const processors = processorNames.map((p) => this.#processorNode(p, `State store "${name}"`));
     this.#stores.set(name, storeBuilder);
@@ -300,14 +355,80 @@ export class Topology {
     return this;
   }
 
+  /**
+   * Adds a global store (Kafka Streams' addGlobalStore): on every worker, one copy filled from
+   * every partition of `options.topic` by `options.processor`, restored at start and kept
+   * current by the worker's global thread. Every processor may read it with
+   * `context.getStateStore(name)` without being connected to it. It has no changelog (the
+   * topic is its log), so its builder must have logging disabled.
+   */
+  addGlobalStore<K, V>(storeBuilder: StoreBuilder, options: GlobalStoreOptions<K, V>): this {
+    const name = storeBuilder?.name;
+    if (typeof name !== 'string' || name === '')
+      throw new TopologyError('A global store needs a name');
+    const what = `Global store "${name}"`;
+    if (this.#stores.has(name) || this.#globalStores.has(name)) {
+      throw new TopologyError(`${what}: a state store of that name is already added`);
+    }
+    if (storeBuilder.loggingEnabled) {
+      throw new TopologyError(
+        `${what}: its topic is its log, so it must not have a changelog; build it with logging: false`,
+      );
+    }
+    const { topic } = options;
+    if (typeof topic !== 'string' || topic === '') {
+      throw new TopologyError(`${what} needs a topic`);
+    }
+    const reader = this.#sourceOfTopic.get(topic);
+    if (reader !== undefined) {
+      throw new TopologyError(`${what}: topic "${topic}" is already read by source "${reader}"`);
+    }
+    if (this.#repartitionTopics.has(topic)) {
+      throw new TopologyError(`${what}: "${topic}" is a repartition topic of this topology`);
+    }
+    if (typeof options.processor !== 'function') {
+      throw new TopologyError(
+        `${what}: processor must be a function returning a new processor that writes the store`,
+      );
+    }
+    const sourceName = options.sourceName ?? `${name}-global-source`;
+    const processorName = options.processorName ?? `${name}-global-processor`;
+    checkSerdes(sourceName, options);
+    for (const node of [sourceName, processorName]) this.#checkNewName(node);
+    if (sourceName === processorName) {
+      throw new TopologyError(`${what}: the source and the processor need different names`);
+    }
+    // The names are taken: nothing else may reuse them, as Kafka Streams keeps one namespace.
+    this.#reservedNames.add(sourceName).add(processorName);
+    this.#sourceOfTopic.set(topic, sourceName);
+    this.#globalStores.set(
+      name,
+      Object.freeze({
+        storeName: name,
+        builder: storeBuilder,
+        topic,
+        sourceName,
+        processorName,
+        keySerde: options.keySerde as Serde<unknown>,
+        valueSerde: options.valueSerde as Serde<unknown>,
+        timestampExtractor: options.timestampExtractor as TimestampExtractor | undefined,
+        processor: options.processor as ProcessorSupplier,
+      }),
+    );
+    return this;
+  }
+
   /** Connects an existing processor to stores already added with `addStateStore`. */
   connectProcessorAndStateStores(processorName: string, ...storeNames: string[]): this {
     const processor = this.#processorNode(processorName, 'connectProcessorAndStateStores');
-    const unknown = storeNames.find((store) => !this.#stores.has(store));
+    const unknown = storeNames.find(
+      (store) => !this.#stores.has(store) && !this.#globalStores.has(store),
+    );
     if (unknown !== undefined) {
       throw new TopologyError(`Processor "${processorName}": unknown state store "${unknown}"`);
     }
-    for (const store of storeNames) processor.stores.add(store);
+    // Global stores are readable by every processor already; only task stores are connected.
+    for (const store of storeNames) if (this.#stores.has(store)) processor.stores.add(store);
     return this;
   }
 
@@ -363,6 +484,7 @@ export class Topology {
       subtopologies: Object.freeze(subtopologies),
       subtopologyByTopic,
       repartitionTopics: Object.freeze(repartitionTopics),
+      globalStores: Object.freeze([...this.#globalStores.values()]),
     });
   }
 
@@ -371,14 +493,26 @@ export class Topology {
       id,
       nodes: names.map((name) => this.#describeNode(name)),
     }));
-    return { subtopologies, toString: () => formatDescription(subtopologies) };
+    const globalStores = [...this.#globalStores.values()].map((g, i) => ({
+      id: subtopologies.length + i,
+      source: g.sourceName,
+      topic: g.topic,
+      processor: g.processorName,
+      store: g.storeName,
+    }));
+    return {
+      subtopologies,
+      globalStores,
+      toString: () => formatDescription(subtopologies, globalStores),
+    };
   }
 
   #checkNewName(name: string): void {
     if (typeof name !== 'string' || name === '') {
       throw new TopologyError('A node needs a non-empty name');
     }
-    if (this.#nodes.has(name)) throw new TopologyError(`A node named "${name}" already exists`);
+    if (this.#nodes.has(name) || this.#reservedNames.has(name))
+      throw new TopologyError(`A node named "${name}" already exists`);
   }
 
   #checkParents(kind: string, name: string, parents: string[]): void {
@@ -576,7 +710,10 @@ function checkSerdes(name: string, options: { keySerde: unknown; valueSerde: unk
 }
 
 /** Formatted like Kafka Streams' TopologyDescription, so its readers feel at home. */
-function formatDescription(subtopologies: readonly SubtopologyDescription[]): string {
+function formatDescription(
+  subtopologies: readonly SubtopologyDescription[],
+  globalStores: readonly GlobalStoreDescription[],
+): string {
   const lines = ['Topologies:'];
   const list = (names: string[]): string => (names.length === 0 ? 'none' : names.join(', '));
   for (const { id, nodes } of subtopologies) {
@@ -593,6 +730,12 @@ function formatDescription(subtopologies: readonly SubtopologyDescription[]): st
         lines.push(`      <-- ${list(node.predecessors)}`);
       }
     }
+  }
+  for (const g of globalStores) {
+    lines.push(`   Sub-topology: ${g.id} for global store (will not generate tasks)`);
+    lines.push(`    Source: ${g.source} (topics: [${g.topic}])`, `      --> ${g.processor}`);
+    lines.push(`    Processor: ${g.processor} (stores: [${g.store}])`);
+    lines.push(`      --> none`, `      <-- ${g.source}`);
   }
   return lines.join('\n') + '\n';
 }

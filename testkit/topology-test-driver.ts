@@ -12,8 +12,10 @@
  * punctuation), so output topics read committed records; records a
  * sub-topology writes to a topic another sub-topology reads are processed
  * there too; wall-clock time is a mocked clock that only moves when the test
- * moves it. What it does not: several partitions, rebalances, fencing by
- * another worker, broker failures, commit intervals.
+ * moves it; global stores (`Topology.addGlobalStore`, the DSL's `globalTable`)
+ * are filled from their topics as soon as a record is piped to them, before
+ * any task record is processed. What it does not: several partitions,
+ * rebalances, fencing by another worker, broker failures, commit intervals.
  *
  * @example
  * ```ts
@@ -38,6 +40,7 @@ import {
   type InvalidTimestampHandler,
 } from '../framework/options.ts';
 import type { RecordHeaders, StateStore } from '../framework/processor.ts';
+import { GlobalStateManager } from '../framework/runtime/global-state.ts';
 import { SerialQueue } from '../framework/runtime/serial-queue.ts';
 import { StreamTask } from '../framework/runtime/stream-task.ts';
 import { createTaskEnvironment } from '../framework/runtime/task-environment.ts';
@@ -139,6 +142,8 @@ export class TopologyTestDriver {
   readonly #log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
   readonly #queue = new SerialQueue();
   readonly #tasks: DriverTask[] = [];
+  /** The global stores, filled from their topics before any task record is processed. */
+  #global: GlobalStateManager | undefined;
   /** Next offset to read per output topic partition, shared by every TestOutputTopic of the topic. */
   readonly #readPositions = new Map<string, bigint>();
   readonly #initialTime: number;
@@ -185,6 +190,14 @@ export class TopologyTestDriver {
     );
     this.#client = new MemoryKafkaClient(this.#kafka);
     this.#ready = this.#queue.run(async () => {
+      if (this.#topology.globalStores.length > 0) {
+        this.#global = new GlobalStateManager(this.#topology.globalStores, {
+          options: this.#options,
+          client: this.#client,
+          log: (level, message) => this.#log(level, message),
+        });
+        await this.#global.start();
+      }
       for (const subtopology of this.#topology.subtopologies) {
         const driverTask: DriverTask = {
           subtopology,
@@ -210,9 +223,14 @@ export class TopologyTestDriver {
     return this.#now;
   }
 
-  /** Topics the topology reads (pipe to these). */
+  /** Topics the topology reads (pipe to these), global stores' topics included. */
   get inputTopics(): string[] {
-    return [...new Set(this.#topology.subtopologies.flatMap((s) => s.sourceTopics))].sort();
+    return [
+      ...new Set([
+        ...this.#topology.subtopologies.flatMap((s) => s.sourceTopics),
+        ...this.#topology.globalStores.map((g) => g.topic),
+      ]),
+    ].sort();
   }
 
   /** Topics the driver can read: sink topics, the dead-letter topic, changelog topics. */
@@ -342,17 +360,22 @@ export class TopologyTestDriver {
     return store as SessionStore<K, V>;
   }
 
-  /** Every store of every task, by name. */
+  /** Every store of every task, and every global store, by name. */
   getAllStateStores(): Map<string, StateStore> {
     this.#checkStarted();
-    return new Map(
-      this.#tasks.flatMap((t) =>
+    const global = this.#global;
+    return new Map([
+      ...this.#tasks.flatMap((t) =>
         [...t.subtopology.stores.keys()].flatMap((name) => {
           const store = t.task.getStore(name);
           return store ? [[name, store] as const] : [];
         }),
       ),
-    );
+      ...(global?.storeNames ?? []).flatMap((name) => {
+        const store = global?.store(name);
+        return store ? [[name, store] as const] : [];
+      }),
+    ]);
   }
 
   /**
@@ -372,6 +395,7 @@ export class TopologyTestDriver {
             first ??= err;
           }
         }
+        await this.#global?.close();
         if (first !== undefined) throw first;
       })
       .finally(() => rmSync(this.#stateDir, { recursive: true, force: true }));
@@ -406,6 +430,8 @@ export class TopologyTestDriver {
    */
   async #drain(): Promise<void> {
     for (;;) {
+      // Global stores first, as Kafka Streams' driver updates them as soon as a record is piped.
+      await this.#global?.poll();
       const next = this.#nextInput();
       if (!next) return;
       const [driverTask, record] = next;
@@ -481,6 +507,7 @@ export class TopologyTestDriver {
       now: () => this.#now,
       log: (level, message) => this.#log(level, message),
       processorInstances: this.#processorInstances,
+      globalStore: (name) => this.#global?.store(name),
     });
     const previous = driverTask.task as StreamTask | undefined;
     const task = new StreamTask(id, PARTITION, subtopology, env, previous);
@@ -508,7 +535,12 @@ export class TopologyTestDriver {
       const store = t.task.getStore(name);
       if (store) return store;
     }
-    const known = this.#tasks.flatMap((t) => [...t.subtopology.stores.keys()]).sort();
+    const global = this.#global?.store(name);
+    if (global) return global;
+    const known = [
+      ...this.#tasks.flatMap((t) => [...t.subtopology.stores.keys()]),
+      ...(this.#global?.storeNames ?? []),
+    ].sort();
     throw new StreamsError(
       `The topology has no state store "${name}"; it has: ${known.join(', ') || 'none'}`,
     );

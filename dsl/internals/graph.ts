@@ -43,6 +43,8 @@ export class InternalStreamsBuilder {
   /** Topics the app names itself (sources and fixed sinks), and its repartition topics' names. */
   readonly #userTopics = new Set<string>();
   readonly #repartitionNames = new Set<string>();
+  /** Processors that read stores another processor owns (joins reading a table's store). */
+  readonly #connections: { processor: string; stores: readonly string[] }[] = [];
   #index = 0;
 
   /** `${prefix}${index}`, one counter for processors and stores, as Kafka Streams names them. */
@@ -207,6 +209,98 @@ export class InternalStreamsBuilder {
     });
   }
 
+  /** Connects a processor to stores added by other nodes (Topology.connectProcessorAndStateStores). */
+  connect(processor: string, stores: readonly string[]): void {
+    if (stores.length > 0) this.#connections.push({ processor, stores });
+  }
+
+  /**
+   * A sink writing an internal topic `${applicationId}-${topic}-repartition`, without the
+   * null-key filter of `addRepartition` (a foreign-key join's subscriptions and responses are
+   * partitioned by what they carry, not by a key that may be null).
+   */
+  addInternalSink<K, V>(
+    name: string,
+    topic: string,
+    options: {
+      keySerde: Serde<K>;
+      valueSerde: Serde<V>;
+      partitioner?: StreamPartitioner<K, V> | undefined;
+    },
+    parents: readonly GraphNode[],
+  ): GraphNode {
+    this.#repartitionNames.add(topic);
+    return this.#add({
+      name,
+      emit: (topology) => {
+        topology.addRepartitionTopic(topic);
+        topology.addSink(
+          name,
+          {
+            topic,
+            keySerde: options.keySerde,
+            valueSerde: options.valueSerde,
+            ...(options.partitioner ? { partitioner: options.partitioner } : {}),
+          },
+          ...parents.map((p) => p.name),
+        );
+      },
+    });
+  }
+
+  /** The source reading an internal topic written by `addInternalSink`. */
+  addInternalSource<K, V>(
+    name: string,
+    topic: string,
+    options: { keySerde: Serde<K>; valueSerde: Serde<V> },
+  ): GraphNode {
+    return this.#add({
+      name,
+      emit: (topology) =>
+        topology.addSource(name, {
+          topics: [topic],
+          keySerde: options.keySerde,
+          valueSerde: options.valueSerde,
+        }),
+    });
+  }
+
+  /** A global store (Topology.addGlobalStore): its topic is read once, by every worker in full. */
+  addGlobalStore<K, V>(
+    sourceName: string,
+    processorName: string,
+    store: StoreBuilder,
+    options: {
+      topic: string;
+      keySerde: Serde<K>;
+      valueSerde: Serde<V>;
+      timestampExtractor?: TimestampExtractor<K, V> | undefined;
+      processor: ProcessorSupplier<K, V, never, never>;
+    },
+  ): void {
+    const other = this.#sourceTopics.get(options.topic);
+    if (other !== undefined) {
+      throw new TopologyError(
+        `globalTable(${options.topic}): topic "${options.topic}" is already read by ${other}; a topic is read once`,
+      );
+    }
+    this.#sourceTopics.set(options.topic, sourceName);
+    this.#userTopics.add(options.topic);
+    this.#add({
+      name: processorName,
+      emit: (topology) =>
+        topology.addGlobalStore(store, {
+          topic: options.topic,
+          keySerde: options.keySerde,
+          valueSerde: options.valueSerde,
+          ...(options.timestampExtractor ? { timestampExtractor: options.timestampExtractor } : {}),
+          processor: options.processor,
+          sourceName,
+          processorName,
+        }),
+    });
+  }
+
   addUserStore(builder: StoreBuilder): void {
     if (this.#userStores.has(builder.name)) {
       throw new TopologyError(`addStateStore: state store "${builder.name}" is already added`);
@@ -233,6 +327,8 @@ export class InternalStreamsBuilder {
       }
       topology.addStateStore(builder, ...processors);
     }
+    for (const { processor, stores } of this.#connections)
+      topology.connectProcessorAndStateStores(processor, ...stores);
     return topology;
   }
 

@@ -30,8 +30,13 @@ const REPARTITION_CONFIG: Readonly<Record<string, string>> = {
 
 /**
  * Partition counts of the repartition topics, given the counts of the user topics the
- * topology reads. Throws when a count cannot be resolved (a cycle, or a writer without
- * sources of known size).
+ * topology reads. A declared count wins. Otherwise, as Kafka Streams resolves them
+ * (RepartitionTopics + CopartitionedTopicsEnforcer): a repartition topic read together with
+ * user topics — a join after a key change, a foreign-key join's subscriptions and responses —
+ * takes their partition count, so the reading tasks line up; one read together only with other
+ * repartition topics takes the largest of theirs; one read alone takes the largest partition
+ * count of the source topics of the sub-topologies that write it. Throws when a count cannot
+ * be resolved (a cycle, or a writer without sources of known size).
  */
 export function repartitionPartitionCounts(
   topology: BuiltTopology,
@@ -39,26 +44,48 @@ export function repartitionPartitionCounts(
 ): Map<string, number> {
   const counts = new Map<string, number>();
   const known = (topic: string): number | undefined => userCounts.get(topic) ?? counts.get(topic);
-  let pending = topology.repartitionTopics.filter((r) => {
+  const open = topology.repartitionTopics.filter((r) => {
     if (r.partitions === undefined) return true;
     counts.set(r.topic, r.partitions);
     return false;
   });
-  while (pending.length > 0) {
-    const next = pending.filter((r) => {
-      const sources = r.writers.flatMap((id) => topology.subtopologies[id]?.sourceTopics ?? []);
-      const sizes = sources.map(known);
-      if (sizes.some((n) => n === undefined)) return true;
-      counts.set(r.topic, Math.max(1, ...(sizes as number[])));
-      return false;
-    });
-    if (next.length === pending.length) {
-      throw new TopologyError(
-        `Cannot work out the partition count of repartition topic(s) ${pending.map((r) => r.name).join(', ')}: ` +
-          'give it with addRepartitionTopic(name, { partitions })',
-      );
+  const peersOf = (r: (typeof open)[number]): readonly string[] =>
+    (r.reader === undefined ? [] : (topology.subtopologies[r.reader]?.sourceTopics ?? [])).filter(
+      (t) => t !== r.topic,
+    );
+  const fromWriters = (r: (typeof open)[number]): number | undefined => {
+    const sizes = r.writers
+      .flatMap((id) => topology.subtopologies[id]?.sourceTopics ?? [])
+      .map(known);
+    return sizes.some((n) => n === undefined) ? undefined : Math.max(1, ...(sizes as number[]));
+  };
+  // Every rule only ever raises a count, so this reaches a fixed point; the bound is a guard.
+  for (let round = 0; round <= 2 * open.length + 1; round++) {
+    let changed = false;
+    for (const r of open) {
+      const peers = peersOf(r);
+      const userPeers = peers.filter((t) => userCounts.has(t));
+      let n: number | undefined;
+      if (userPeers.length > 0) {
+        n = Math.max(...userPeers.map((t) => userCounts.get(t)!));
+      } else {
+        const own = fromWriters(r);
+        const others = peers.map((t) => counts.get(t)).filter((c) => c !== undefined);
+        n = own === undefined ? undefined : Math.max(own, ...others);
+      }
+      if (n !== undefined && counts.get(r.topic) !== n) {
+        counts.set(r.topic, n);
+        changed = true;
+      }
     }
-    pending = next;
+    if (!changed) break;
+  }
+  const unresolved = open.filter((r) => !counts.has(r.topic));
+  if (unresolved.length > 0) {
+    throw new TopologyError(
+      `Cannot work out the partition count of repartition topic(s) ${unresolved.map((r) => r.name).join(', ')}: ` +
+        'give it with addRepartitionTopic(name, { partitions })',
+    );
   }
   return counts;
 }

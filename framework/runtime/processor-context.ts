@@ -46,6 +46,8 @@ export interface ContextHost {
     record: StreamRecord<unknown, unknown>,
   ): void | Promise<void>;
   store(name: string): StateStore | undefined;
+  /** A global store (every processor may read one without being connected to it). */
+  globalStore?(name: string): StateStore | undefined;
   schedule(
     node: string,
     intervalMs: number,
@@ -120,6 +122,9 @@ export class ProcessorContextImpl implements ProcessorContext<unknown, unknown> 
   getStateStore<S extends StateStore>(name: string): S {
     const store = this.host.store(name);
     if (!store || !this.node.stores.includes(name)) {
+      // Kafka Streams lets every processor read a global store, connected or not.
+      const global = this.host.globalStore?.(name);
+      if (global) return global as S;
       throw new StreamsFatalError(
         `Processor "${this.node.name}" has no state store "${name}" (connected: ${this.node.stores.join(', ') || 'none'})`,
         { taskId: this.host.taskId },

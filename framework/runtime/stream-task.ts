@@ -374,6 +374,10 @@ export class StreamTask implements ContextHost, StateDirHolder {
     return this.stateManager.store(name);
   }
 
+  globalStore(name: string): StateStore | undefined {
+    return this.env.globalStore?.(name);
+  }
+
   schedule(
     node: string,
     intervalMs: number,

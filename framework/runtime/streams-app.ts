@@ -11,7 +11,13 @@
  *      │                     ├───────────────┴──fatal error──▶ ERROR
  *      └──────close()────────┴──────close()──▶ PENDING_SHUTDOWN ──▶ NOT_RUNNING
  */
-import { classify, createKafkaClient, isUnreachable, securityFailure } from '../client/index.ts';
+import {
+  ClientError,
+  classify,
+  createKafkaClient,
+  isUnreachable,
+  securityFailure,
+} from '../client/index.ts';
 import type {
   ClientLogEntry,
   ClientLogLevel,
@@ -49,6 +55,7 @@ import {
   toTopicPartitions,
   type TaskSpec,
 } from './assignment.ts';
+import { GlobalStateManager } from './global-state.ts';
 import { InternalTopics } from './internal-topics.ts';
 import { GroupView, type KeyQueryMetadata, type WorkerMetadata } from './queries.ts';
 import { isStandbyStore } from './standby-task.ts';
@@ -63,6 +70,10 @@ import { getDefaultTelemetry, type LagSample, type Telemetry } from '../telemetr
 
 /** Batches of this many partitions are processed at once; idle slots cost nothing. */
 const PARTITIONS_CONSUMED_CONCURRENTLY = 32;
+/** How often the global loop looks for new records of global stores' topics (Kafka Streams' poll.ms). */
+const GLOBAL_POLL_INTERVAL_MS = 100;
+/** How long the global loop waits after a failed read before it tries again. */
+const GLOBAL_RETRY_MS = 1000;
 
 export type StreamsAppState =
   'CREATED' | 'REBALANCING' | 'RUNNING' | 'PENDING_SHUTDOWN' | 'NOT_RUNNING' | 'ERROR';
@@ -149,6 +160,8 @@ export class StreamsApp {
   private stopStandbyObservation: (() => void) | undefined;
   private groupView: GroupView | undefined;
   private readonly processorInstances = new WeakSet<object>();
+  private globalState: GlobalStateManager | undefined;
+  private globalTimer: NodeJS.Timeout | undefined;
   private readonly logger: Logger;
   private lastCommitAt: number | undefined;
   /** The latest restore event of each store being restored, by `${taskId}/${store}`. */
@@ -344,7 +357,10 @@ export class StreamsApp {
     const topics = this.topology.subtopologies;
     const internal = new Set(this.topology.repartitionTopics.map((r) => r.topic));
     const userTopics = [
-      ...new Set(topics.flatMap((s) => [...s.sourceTopics, ...s.sinkTopics])),
+      ...new Set([
+        ...topics.flatMap((s) => [...s.sourceTopics, ...s.sinkTopics]),
+        ...this.topology.globalStores.map((g) => g.topic),
+      ]),
     ].filter((t) => !internal.has(t));
     const counts = await client.admin.partitionCounts(userTopics).catch((err: unknown) => {
       throw this.startFailure(err);
@@ -367,6 +383,7 @@ export class StreamsApp {
     this.warnInMemoryStandbys();
     this.taskSpecs = new Map(specs.map((s) => [s.id, s]));
 
+    await this.startGlobalState(client);
     if (o.processingGuarantee === 'at_least_once')
       this.plainProducer = client.producer({ compression: o.producer.compression });
     const consumer = client.groupConsumer({
@@ -571,6 +588,9 @@ export class StreamsApp {
             for (const listener of this.restoreListeners) listener(event);
           },
           processorInstances: this.processorInstances,
+          ...(this.globalState
+            ? { globalStore: (name: string) => this.globalState?.store(name) }
+            : {}),
         }),
       standbyEnvironment: () =>
         createStandbyEnvironment({
@@ -586,6 +606,46 @@ export class StreamsApp {
       changed: () => this.updateRunningState(),
       now: () => Date.now(),
     });
+  }
+
+  /**
+   * Restores the global stores before any task starts (Kafka Streams bootstraps them before
+   * its stream threads), then keeps them current from a loop of their own — the worker's
+   * "global thread". A failed read is retried; anything else stops the app.
+   */
+  private async startGlobalState(client: KafkaClient): Promise<void> {
+    if (this.topology.globalStores.length === 0) return;
+    const globalState = new GlobalStateManager(this.topology.globalStores, {
+      options: this.options,
+      client,
+      log: (level, message) => this.log(level, message),
+    });
+    this.globalState = globalState;
+    await globalState.start();
+    const loop = (delayMs: number): void => {
+      if (this.closing) return;
+      this.globalTimer = setTimeout(() => {
+        void globalState.poll().then(
+          () => loop(GLOBAL_POLL_INTERVAL_MS),
+          (err: unknown) => {
+            if (this.closing) return;
+            if (err instanceof ClientError && err.kind !== 'fatal') {
+              this.log('warn', `global stores: reading failed, retrying: ${messageOf(err)}`);
+              loop(GLOBAL_RETRY_MS);
+              return;
+            }
+            void this.failApp(
+              err instanceof StreamsError
+                ? err
+                : new StreamsFatalError(`The global stores failed: ${messageOf(err)}`, {
+                    cause: err,
+                  }),
+            );
+          },
+        );
+      }, delayMs);
+    };
+    loop(GLOBAL_POLL_INTERVAL_MS);
   }
 
   private assigner(): GroupAssigner {
@@ -692,7 +752,11 @@ export class StreamsApp {
     if (this.timer) clearInterval(this.timer);
     this.stopLagObservation?.();
     this.stopStandbyObservation?.();
+    if (this.globalTimer) clearTimeout(this.globalTimer);
     await this.tasks?.closeAll();
+    // A poll in flight stops at its next batch; waiting for it could mean waiting out a
+    // read's timeout on a dead broker.
+    await this.globalState?.close();
     await this.consumer?.close().catch(() => undefined);
     await this.plainProducer?.close().catch(() => undefined);
     await this.client?.close().catch(() => undefined);
@@ -739,7 +803,10 @@ function checkDeadLetterTopic(options: CompiledStreamsAppOptions, topology: Buil
   if (typeof handler !== 'object') return;
   const topic = handler.deadLetterTopic;
   const field = 'deserializationErrorHandler.deadLetterTopic';
-  if (topology.subtopologyByTopic.has(topic)) {
+  if (
+    topology.subtopologyByTopic.has(topic) ||
+    topology.globalStores.some((g) => g.topic === topic)
+  ) {
     throw new StreamsConfigError(
       field,
       `"${topic}" is a source topic of the topology: a record that cannot be deserialized would be read back and fail again, for ever`,

@@ -14,6 +14,7 @@ import type { LogFields } from '../logger.ts';
 import { topicPartitionKey, transactionalId } from '../names.ts';
 import type { CompiledStreamsAppOptions } from '../options.ts';
 import { getDefaultTelemetry, type Telemetry } from '../telemetry.ts';
+import type { StateStore } from '../processor.ts';
 import type { OffsetReset } from '../topology.ts';
 import type { StandbyEnvironment } from './standby-task.ts';
 import type { StateEnvironment, RestoreEvent } from './state-manager.ts';
@@ -67,6 +68,8 @@ export interface TaskEnvironment extends StateEnvironment {
   committed?(event: CommitEvent): void;
   /** Every processor instance the app's suppliers returned, to catch a supplier returning one twice. */
   readonly processorInstances: WeakSet<object>;
+  /** The worker's global stores (global-state.ts), which every processor may read. */
+  globalStore?(name: string): StateStore | undefined;
   /** A log line of the task; `taskId` is added to its fields. */
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: LogFields): void;
 }
@@ -88,6 +91,8 @@ export interface TaskEnvironmentDeps {
   restoring?(event: RestoreEvent): void;
   /** Shared by every task of one app. @default a new set per environment */
   processorInstances?: WeakSet<object>;
+  /** The worker's global stores. @default none */
+  globalStore?(name: string): StateStore | undefined;
 }
 
 export function createTaskEnvironment(taskId: string, deps: TaskEnvironmentDeps): TaskEnvironment {
@@ -146,6 +151,7 @@ export function createTaskEnvironment(taskId: string, deps: TaskEnvironmentDeps)
     log: (level, message, fields) => deps.log(level, message, { taskId, ...fields }),
     ...(deps.committed ? { committed: deps.committed } : {}),
     ...(deps.restoring ? { restoring: deps.restoring } : {}),
+    ...(deps.globalStore ? { globalStore: deps.globalStore } : {}),
     changelogOffsets: (topic, partition) => changelogOffsets(admin, topic, partition),
     readChangelog: (topic, partition, from, until) =>
       client.readPartition(topic, partition, from, until),

@@ -296,3 +296,72 @@ t.test('task ids are <subtopology>_<partition> and parse back', async (t) => {
   t.same(parseTaskId('1_12'), { subtopologyId: 1, partition: 12 });
   t.throws(() => parseTaskId('1-12'), TopologyError);
 });
+
+const unlogged = (name: string): StoreBuilder => ({ ...store(name), loggingEnabled: false });
+const globalOptions = { topic: 'users', ...serdes, processor: passThrough };
+
+t.test(
+  'addGlobalStore: the store joins no sub-topology and is listed with its topic',
+  async (t) => {
+    const topology = new Topology()
+      .addGlobalStore(unlogged('users-global'), globalOptions)
+      .addSource('src', source('in'))
+      .addProcessor('p', passThrough, 'src')
+      .connectProcessorAndStateStores('p', 'users-global');
+    const built = topology.build();
+    t.equal(built.subtopologies.length, 1);
+    t.same([...built.subtopologies[0]!.stores.keys()], [], 'no task store: it is global');
+    t.same(built.subtopologies[0]!.sourceTopics, ['in']);
+    t.match(built.globalStores, [
+      {
+        storeName: 'users-global',
+        topic: 'users',
+        sourceName: 'users-global-global-source',
+        processorName: 'users-global-global-processor',
+      },
+    ]);
+    t.match(
+      topology.describe().toString(),
+      /Sub-topology: 1 for global store \(will not generate tasks\)\n {4}Source: users-global-global-source \(topics: \[users\]\)/,
+    );
+  },
+);
+
+t.test('addGlobalStore rejects what it could not run, naming the store', async (t) => {
+  t.throws(
+    () => new Topology().addGlobalStore(store('g'), globalOptions),
+    /Global store "g": its topic is its log, so it must not have a changelog; build it with logging: false/,
+  );
+  t.throws(
+    () =>
+      new Topology().addSource('s', source('users')).addGlobalStore(unlogged('g'), globalOptions),
+    /Global store "g": topic "users" is already read by source "s"/,
+  );
+  t.throws(
+    () =>
+      new Topology().addGlobalStore(unlogged('g'), globalOptions).addSource('s', source('users')),
+    /topic "users" is already read by source "g-global-source"/,
+  );
+  t.throws(
+    () =>
+      new Topology()
+        .addGlobalStore(unlogged('g'), globalOptions)
+        .addGlobalStore(unlogged('g'), { ...globalOptions, topic: 'other' }),
+    /Global store "g": a state store of that name is already added/,
+  );
+  t.throws(
+    () =>
+      new Topology()
+        .addGlobalStore(unlogged('g'), { ...globalOptions, sourceName: 'x' })
+        .addSource('x', source('in')),
+    /A node named "x" already exists/,
+  );
+  t.throws(
+    () =>
+      new Topology().addGlobalStore(unlogged('g'), {
+        ...globalOptions,
+        processor: 'nope' as unknown as typeof passThrough,
+      }),
+    /Global store "g": processor must be a function/,
+  );
+});

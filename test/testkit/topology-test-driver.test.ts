@@ -623,3 +623,60 @@ t.test('a sink with a topic extractor: its output topics can be read', async (t)
     '2',
   ]);
 });
+
+t.test(
+  'a global store is filled as soon as a record is piped to its topic, and every processor reads it unconnected',
+  async (t) => {
+    const S = Serdes.string();
+    const topology = new Topology()
+      .addGlobalStore(
+        Stores.keyValue('names', { keySerde: S, valueSerde: S, persistent: false, logging: false }),
+        {
+          topic: 'names',
+          keySerde: S,
+          valueSerde: S,
+          processor: (): Processor<string, string, never, never> => {
+            let store!: KeyValueStore<string, string>;
+            return {
+              init(ctx) {
+                store = ctx.getStateStore('names');
+              },
+              process(r) {
+                store.put(r.key, r.value);
+              },
+            };
+          },
+        },
+      )
+      .addSource('src', { topics: ['in'], keySerde: S, valueSerde: S })
+      .addProcessor(
+        'greet',
+        (): Processor<string, string, string, string> => {
+          let ctx!: ProcessorContext<string, string>;
+          let names!: KeyValueStore<string, string>;
+          return {
+            init(c) {
+              ctx = c;
+              names = c.getStateStore('names');
+            },
+            process(r) {
+              void ctx.forward({ ...r, value: `${r.value} ${names.get(r.key) ?? '?'}` });
+            },
+          };
+        },
+        'src',
+      )
+      .addSink('out', { topic: 'out', keySerde: S, valueSerde: S }, 'greet');
+    const driver = driverFor(t, topology);
+    t.same(driver.inputTopics, ['in', 'names']);
+    const names = driver.createInputTopic('names', S, S);
+    const input = driver.createInputTopic('in', S, S);
+    const output = driver.createOutputTopic('out', S, S);
+    await input.pipeInput('u1', 'hello');
+    await names.pipeInput('u1', 'ann');
+    await input.pipeInput('u1', 'hi');
+    t.same(output.readValuesToList(), ['hello ?', 'hi ann']);
+    t.equal(driver.getKeyValueStore<string, string>('names').get('u1'), 'ann');
+    t.ok(driver.getAllStateStores().has('names'));
+  },
+);
