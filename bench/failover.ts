@@ -13,42 +13,18 @@
  *    failover time. It includes the group's session timeout (6 s) and the rebalance.
  * Without a standby B restores the whole store; with one it replays only the tail.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Serdes } from '../framework/index.ts';
 import { createKafkaClient } from '../framework/client/index.ts';
 import { changelogTopic, taskStateDir } from '../framework/names.ts';
 import { Stores } from '../stores/index.ts';
 import { KafkaCluster, produceRecords, waitFor } from '../testkit/index.ts';
+import { startWorker, type Worker } from './apps/kv-worker.ts';
 
 const SIZES = (process.env.SIZES ?? '200000,1000000').split(',').map(Number);
-const cli = fileURLToPath(new URL('../cli.ts', import.meta.url));
-const appModule = fileURLToPath(new URL('./apps/kv-app.ts', import.meta.url));
 const store = Stores.keyValue('state', { keySerde: Serdes.string(), valueSerde: Serdes.string() });
-
-interface Worker {
-  child: ChildProcess;
-  lines: string[];
-}
-
-function startWorker(env: NodeJS.ProcessEnv): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'run', appModule], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines: string[] = [];
-  let buf = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const parts = buf.split('\n');
-    buf = parts.pop()!;
-    lines.push(...parts);
-  });
-  return { child, lines };
-}
 
 interface Result {
   keys: number;

@@ -13,38 +13,14 @@
  * The ratio of 3 to 2 is the point; both include the group's session
  * timeout (6 s) and the rebalance.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createKafkaClient } from '../framework/client/index.ts';
 import { KafkaCluster, produceRecords, waitFor } from '../testkit/index.ts';
+import { startWorker, type Worker } from './apps/kv-worker.ts';
 
 const KEYS = Number(process.env.KEYS ?? 1_000_000);
-const cli = fileURLToPath(new URL('../cli.ts', import.meta.url));
-const appModule = fileURLToPath(new URL('./apps/kv-app.ts', import.meta.url));
-
-interface Worker {
-  child: ChildProcess;
-  lines: string[];
-}
-
-function startWorker(env: NodeJS.ProcessEnv): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'run', appModule], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines: string[] = [];
-  let buf = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const parts = buf.split('\n');
-    buf = parts.pop()!;
-    lines.push(...parts);
-  });
-  return { child, lines };
-}
 
 async function kill(w: Worker): Promise<void> {
   const gone = new Promise((resolve) => w.child.once('exit', resolve));
