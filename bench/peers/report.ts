@@ -18,6 +18,8 @@ export interface ThroughputSample {
   /** t1 - t0, seconds (NaN when the run failed). */
   seconds: number;
   recordsPerSec: number;
+  /** Input records committed after the first commit: what recordsPerSec counts. */
+  timedRecords: number;
   /** Process start to t0 (JVM / tsx start-up, group join, first commit). */
   startupMs: number;
   peakRssMiB: number;

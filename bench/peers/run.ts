@@ -52,6 +52,8 @@ import {
 const PARTITIONS = 6;
 /** Fewer polls than this between t0 and t1 (e.g. all committed in one 1 s transaction) time nothing. */
 const MIN_TIMED_POLLS = 5;
+/** Below this share of the input committed after the first commit, a run is too short to time. */
+const MIN_TIMED_SHARE = 0.25;
 const here = dirname(fileURLToPath(import.meta.url));
 
 const USAGE = `usage: npx tsx bench/peers/run.ts [options]
@@ -460,6 +462,7 @@ class Bench {
       records: workload.records,
       seconds: Number.NaN,
       recordsPerSec: Number.NaN,
+      timedRecords: 0,
       startupMs: Number.NaN,
       peakRssMiB: Number.NaN,
       outputRecords: 0,
@@ -508,6 +511,11 @@ class Bench {
       sample.seconds = t.seconds;
       sample.recordsPerSec = t.recordsPerSec;
       sample.startupMs = t.startupMs;
+      sample.timedRecords = t.timedRecords;
+      if (t.timedRecords < workload.records * MIN_TIMED_SHARE)
+        sample.problems.push(
+          `the first commit already covered ${workload.records - t.timedRecords} of ${workload.records} records: too few left to time (use more --records)`,
+        );
       if (t.pollsTimed < MIN_TIMED_POLLS)
         sample.problems.push(
           `only ${t.pollsTimed} offset polls from the first commit to the last: too few records to time (use more --records)`,
