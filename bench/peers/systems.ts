@@ -199,7 +199,14 @@ export function startPeer(spec: AppSpec, scope: RunScope, java: JavaPeer | undef
       return new PeerProcess(
         spec,
         process.execPath,
-        ['--import', 'tsx', ...script],
+        // PEERS_NODE_ARGS: extra node flags for the Node apps, e.g. --cpu-prof
+        // (which NODE_OPTIONS does not take).
+        [
+          ...(process.env.PEERS_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+          '--import',
+          'tsx',
+          ...script,
+        ],
         {
           ...process.env,
           PEER_APPLICATION_ID: spec.applicationId,
