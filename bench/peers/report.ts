@@ -196,8 +196,8 @@ export function machineLines(
       `Kafka Streams ${m.kafkaStreams}, kafkajs ${m.kafkajs}; JVM options: ${m.jvmOptions.join(' ') || '(defaults)'}.`,
     `Workload: ${c.records} pre-loaded records of ${c.valueBytes} B values, ${c.keys} keys, ` +
       `${c.partitions} partitions; one worker / one stream thread per system, caching off; ` +
-      `${c.rounds} round(s), systems alternating; records/s from the first committed input offset ` +
-      `to all committed (polled every ${c.pollMs} ms); median (min–max) of valid runs; RSS = peak (VmHWM).`,
+      `${c.rounds} round(s), systems alternating; records/s = input committed after the first ` +
+      `commit / time from the first commit to the last (polled every ${c.pollMs} ms); median (min–max) of valid runs; RSS = peak (VmHWM).`,
     `Load average (1 min) at start ${load.start.toFixed(2)}, at end ${load.end.toFixed(2)}: ` +
       'brokers, apps and this runner share the cores with whatever else runs; figures are noisy.',
   ].join('\n');
