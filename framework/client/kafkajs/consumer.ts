@@ -76,7 +76,6 @@ export class KafkajsGroupConsumer implements GroupConsumer {
   readonly groupId: string;
   readonly #consumer: Consumer;
   readonly #concurrency: number;
-  #closed = false;
 
   constructor(kafka: Kafka, options: GroupConsumerOptions) {
     this.groupId = options.groupId;
@@ -93,12 +92,6 @@ export class KafkajsGroupConsumer implements GroupConsumer {
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
       readUncommitted: false, // invariant 6
       allowAutoTopicCreation: false,
-      // kafkajs's own default (5 retries), plus: a consumer that crashes while or
-      // after it is closed (a rejoin cut short by close()) is not restarted.
-      // kafkajs clears its restart timer in stop() but sets a new one if the crash
-      // lands after that, and the restarted consumer then retries for ever against
-      // brokers that may be gone, keeping the process alive after app.close().
-      retry: { retries: 5, restartOnFailure: () => Promise.resolve(!this.#closed) },
     });
   }
 
@@ -161,14 +154,13 @@ export class KafkajsGroupConsumer implements GroupConsumer {
           emit({ groupId: payload.groupId, memberId: payload.memberId }),
         );
       case 'crash':
-        return this.#consumer.on(events.CRASH, ({ payload }) => {
-          if (this.#closed) return; // the end of a consumer being closed, not a failure
+        return this.#consumer.on(events.CRASH, ({ payload }) =>
           emit({
             groupId: payload.groupId,
             error: toClientError(payload.error, 'group', 'the group consumer'),
             restart: payload.restart,
-          });
-        });
+          }),
+        );
       case 'stop':
         return this.#consumer.on(events.STOP, () => emit({}));
       default:
@@ -234,7 +226,6 @@ export class KafkajsGroupConsumer implements GroupConsumer {
   }
 
   close(): Promise<void> {
-    this.#closed = true;
     return atBoundary('group', 'close', () => this.#consumer.disconnect());
   }
 }
