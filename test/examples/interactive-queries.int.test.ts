@@ -20,6 +20,13 @@ import { uniqueName } from '../support/ids.ts';
 
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];
 
+// As queries.int.test.ts (see there): a process of this kind of test has been
+// seen to stay alive after its tests passed (interactive-queries once, handles
+// not dumped); cause not found yet, so it exits 5 s after its tests are done.
+t.teardown(() => {
+  setTimeout(() => process.exit(), 5_000).unref();
+});
+
 t.test('any worker answers any user’s committed count, forwarding to the owner', async (t) => {
   const cluster = await clusterFor(t, { brokers: 1 });
   const appId = uniqueName('queries-example');

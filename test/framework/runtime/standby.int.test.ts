@@ -31,6 +31,13 @@ function standbysOf(w: Worker): string[] {
   return [];
 }
 
+// As queries.int.test.ts (see there): a process of this kind of test has been
+// seen to stay alive after its tests passed (interactive-queries once, handles
+// not dumped); cause not found yet, so it exits 5 s after its tests are done.
+t.teardown(() => {
+  setTimeout(() => process.exit(), 5_000).unref();
+});
+
 t.test(
   'SIGKILL of the active’s worker: the task resumes on its standby’s worker replaying only the tail; output exact; standbys never write',
   async (t) => {
