@@ -69,7 +69,7 @@ export async function chaosCommand(args: string[]): Promise<number> {
  * The verifier holds every record it read back, input and outputs, committed
  * and not: a 30-minute soak at 3000 records/s is 5.4 M inputs and more outputs,
  * past node's default heap (about 4 GiB here; the first such soak died of it
- * while verifying). So \`chaos run\` runs itself again, once, in a node with half
+ * while verifying). So `chaos run` runs itself again, once, in a node with half
  * the machine's memory as its heap (at most 16 GiB), unless its heap is
  * that large already. Its exit code is the command's. The child is in the
  * same process group, so a Ctrl-C reaches it from the terminal (once: a
@@ -94,7 +94,9 @@ async function withVerifierHeap(): Promise<number | undefined> {
   try {
     return await new Promise<number>((resolveExit, reject) => {
       child.once('error', reject);
-      child.once('exit', (code, signal) => resolveExit(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0)));
+      child.once('exit', (code, signal) =>
+        resolveExit(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0)),
+      );
     });
   } finally {
     process.removeListener('SIGINT', ignore);
