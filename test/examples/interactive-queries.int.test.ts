@@ -15,17 +15,12 @@ import {
   serveCounts,
   STORE,
 } from '../../examples/interactive-queries/app.ts';
-import { clusterFor } from '../support/cluster.ts';
+import { clusterFor, exitWhenDone } from '../support/cluster.ts';
 import { uniqueName } from '../support/ids.ts';
 
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];
 
-// As queries.int.test.ts (see there): a process of this kind of test has been
-// seen to stay alive after its tests passed (interactive-queries once, handles
-// not dumped); cause not found yet, so it exits 5 s after its tests are done.
-t.teardown(() => {
-  setTimeout(() => process.exit(), 5_000).unref();
-});
+exitWhenDone(t); // see test/support/cluster.ts
 
 t.test('any worker answers any user’s committed count, forwarding to the owner', async (t) => {
   const cluster = await clusterFor(t, { brokers: 1 });

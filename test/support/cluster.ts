@@ -29,3 +29,18 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * Makes a test file's process exit 5 s after its tests are done. Some files
+ * that run StreamsApps with standbys or interactive queries have been seen to
+ * stay alive after every test passed and tore down, until tap's 900 s file
+ * timeout; in queries.int.test.ts the one active handle left was a MessagePort
+ * of the ESM loaders (tsx/tap) — no socket, timer or child of streamtx's.
+ * Cause not found yet: a workaround, not a fix. The timer is unref'd, so a
+ * process that exits normally does not wait for it.
+ */
+export function exitWhenDone(t: Test): void {
+  t.teardown(() => {
+    setTimeout(() => process.exit(), 5_000).unref();
+  });
+}

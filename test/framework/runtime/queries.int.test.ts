@@ -16,7 +16,7 @@ import {
 import { transactionalId } from '../../../framework/names.ts';
 import { Stores, type KeyValueStore, type ReadOnlyKeyValueStore } from '../../../stores/index.ts';
 import { produceRecords, waitFor } from '../../../testkit/index.ts';
-import { clusterFor } from '../../support/cluster.ts';
+import { clusterFor, exitWhenDone } from '../../support/cluster.ts';
 import { uniqueName } from '../../support/ids.ts';
 import { readCommitted, testClient, transactionalProducer } from '../../support/kafka.ts';
 
@@ -98,14 +98,7 @@ async function setup(t: Test, workers: number) {
   return { brokers, appId, input, output, apps, hooks };
 }
 
-// Twice (of four runs) this file's process stayed alive after both tests had
-// passed and torn down, until tap's 900 s file timeout. Its one active handle was
-// then a MessagePort — no socket, timer or child: the ESM loaders' (tsx/tap), which
-// streamtx does not create. Not understood yet; until it is, the process exits
-// 5 s after its tests are done (an unref'd timer: a normal exit does not wait).
-t.teardown(() => {
-  setTimeout(() => process.exit(), 5_000).unref();
-});
+exitWhenDone(t); // see test/support/cluster.ts
 
 t.test(
   'interactive queries see committed values only: an aborted write is never visible',

@@ -11,7 +11,7 @@ import { changelogTopic, taskStateDir } from '../../../framework/names.ts';
 import { Stores } from '../../../stores/index.ts';
 import { Serdes } from '../../../framework/serdes.ts';
 import { produceRecords, waitFor } from '../../../testkit/index.ts';
-import { clusterFor } from '../../support/cluster.ts';
+import { clusterFor, exitWhenDone } from '../../support/cluster.ts';
 import { uniqueName } from '../../support/ids.ts';
 import { backgroundLoad, readCommitted, testClient } from '../../support/kafka.ts';
 import { producerIdsOf, transactionalProducerIds } from '../../support/producer-ids.ts';
@@ -31,12 +31,7 @@ function standbysOf(w: Worker): string[] {
   return [];
 }
 
-// As queries.int.test.ts (see there): a process of this kind of test has been
-// seen to stay alive after its tests passed (interactive-queries once, handles
-// not dumped); cause not found yet, so it exits 5 s after its tests are done.
-t.teardown(() => {
-  setTimeout(() => process.exit(), 5_000).unref();
-});
+exitWhenDone(t); // see test/support/cluster.ts
 
 t.test(
   'SIGKILL of the active’s worker: the task resumes on its standby’s worker replaying only the tail; output exact; standbys never write',
