@@ -77,6 +77,20 @@ export interface RunConfig {
   pollMs: number;
   latencySeconds: number;
   warmupSeconds: number;
+  /**
+   * The input rate of the latency runs: 'half-own' (each system at half its own median
+   * exactly_once 100 ms throughput, the issue's definition), 'common' (every system at the
+   * lowest of those halves, so all are fed alike) or a fixed rate in records/s.
+   */
+  latencyRate: 'half-own' | 'common' | number;
+}
+
+/** How the latency runs' rate was set, for table titles. */
+export function latencyRateText(rate: RunConfig['latencyRate']): string {
+  if (rate === 'half-own') return "at half each system's median throughput";
+  if (rate === 'common')
+    return "every system at the lowest of the systems' half median throughputs";
+  return `every system at ${rate} rec/s`;
 }
 
 export function median(xs: number[]): number {

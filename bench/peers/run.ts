@@ -22,6 +22,7 @@ import {
   type Machine,
   type RunConfig,
   type ThroughputSample,
+  latencyRateText,
   latencyTable,
   machineLines,
   median,
@@ -67,6 +68,9 @@ const USAGE = `usage: npx tsx bench/peers/run.ts [options]
   --keys N                 distinct keys (default 10000)
   --latency-seconds N      latency measurement per system and topology, 0 to skip (default 20)
   --warmup-seconds N       latency warm-up not counted (default 3)
+  --latency-rate R         the latency runs' input rate: half-own (each system at half its own
+                           exactly_once 100 ms median, the default), common (every system at
+                           the lowest of those halves) or a number of records/s
   --poll-ms N              committed-offset poll interval (default 25)
   --out FILE               write the tables and every raw sample as JSON`;
 
@@ -93,6 +97,7 @@ function parseArgs(argv: string[]): Args {
       '--keys',
       '--latency-seconds',
       '--warmup-seconds',
+      '--latency-rate',
       '--poll-ms',
       '--out',
     ];
@@ -151,8 +156,20 @@ function parseArgs(argv: string[]): Args {
     pollMs: int('--poll-ms', 25, 1, 1000),
     latencySeconds: int('--latency-seconds', 20, 0),
     warmupSeconds: int('--warmup-seconds', 3, 0),
+    latencyRate: latencyRateOf(values.get('--latency-rate')),
     out: values.get('--out'),
   };
+}
+
+function latencyRateOf(raw: string | undefined): RunConfig['latencyRate'] {
+  if (raw === undefined || raw === 'half-own') return 'half-own';
+  if (raw === 'common') return 'common';
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(
+      `--latency-rate must be half-own, common or records/s (an integer ≥ 1), got '${raw}'`,
+    );
+  return n;
 }
 
 /** The cells of the brief: exactly_once at 100 ms and 1 s, at_least_once at 100 ms. */
@@ -345,31 +362,20 @@ class Bench {
           }
         }
       }
-      if (config.latencySeconds > 0 && config.guarantees.includes('exactly_once')) {
+      if (config.latencySeconds > 0) {
         for (const [t, topology] of config.topologies.entries()) {
           const systems = config.systems.filter((s) => supports(s, topology));
           if (t % 2 === 1) systems.reverse();
+          const rates = this.latencyRates(brokers, topology, systems);
           for (const system of systems) {
-            const max = median(
-              this.throughput
-                .filter(
-                  (s) =>
-                    s.valid &&
-                    s.brokers === brokers &&
-                    s.topology === topology &&
-                    s.system === system &&
-                    s.guarantee === 'exactly_once' &&
-                    s.commitIntervalMs === 100,
-                )
-                .map((s) => s.recordsPerSec),
-            );
-            if (!Number.isFinite(max)) {
+            const rate = rates.get(system);
+            if (rate === undefined) {
               log(
                 `latency ${topology} ${system}: skipped, no valid exactly_once 100 ms throughput to set its rate`,
               );
               continue;
             }
-            this.latency.push(await this.runLatency(ctx, topology, system, Math.round(max / 2)));
+            this.latency.push(await this.runLatency(ctx, topology, system, rate));
           }
         }
       }
@@ -544,6 +550,38 @@ class Bench {
     return sample;
   }
 
+  /** The latency runs' input rate per system (none for a system whose rate cannot be set). */
+  latencyRates(
+    brokers: number,
+    topology: TopologyName,
+    systems: readonly SystemName[],
+  ): Map<SystemName, number> {
+    const mode = this.config.latencyRate;
+    if (typeof mode === 'number') return new Map(systems.map((s) => [s, mode] as const));
+    const halves = new Map<SystemName, number>();
+    for (const system of systems) {
+      const max = median(
+        this.throughput
+          .filter(
+            (s) =>
+              s.valid &&
+              s.brokers === brokers &&
+              s.topology === topology &&
+              s.system === system &&
+              s.guarantee === 'exactly_once' &&
+              s.commitIntervalMs === 100,
+          )
+          .map((s) => s.recordsPerSec),
+      );
+      if (Number.isFinite(max)) halves.set(system, Math.round(max / 2));
+    }
+    if (mode === 'half-own') return halves;
+    // common: only when every system's rate is known, else the systems would not be fed alike.
+    if (halves.size < systems.length) return new Map();
+    const lowest = Math.min(...halves.values());
+    return new Map(systems.map((s) => [s, lowest] as const));
+  }
+
   async runLatency(
     ctx: ClusterContext,
     topology: TopologyName,
@@ -687,7 +725,7 @@ async function main(argv: string[]): Promise<number> {
       ...(bench.latency.length > 0
         ? [
             '',
-            `### End-to-end latency (exactly_once, 100 ms commits, ${config.latencySeconds} s at half each system's median throughput, read_committed)`,
+            `### End-to-end latency (exactly_once, 100 ms commits, ${config.latencySeconds} s ${latencyRateText(config.latencyRate)}, read_committed)`,
             '',
             latencyTable(bench.latency),
           ]
