@@ -13,6 +13,12 @@
  * answers the next AddPartitionsToTxn with CONCURRENT_TRANSACTIONS because it
  * is still writing the previous transaction's markers; the adapter retries
  * after 20 ms like the Java client. Both are counted.
+ *
+ * A third run is a task's commit cycle through the adapter, phase by phase: one record to an
+ * output partition and one to a changelog partition (sent together: AddPartitionsToTxn, then
+ * Produce), the input offset (sendOffsets: AddOffsetsToTxn, then TxnOffsetCommit to the group
+ * coordinator), then commit (EndTxn). These are the per-transaction round trips every task of
+ * a worker pays each commit interval, whatever its record count.
  */
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
@@ -117,6 +123,42 @@ async function adapter(brokers: string[], topic: string): Promise<Omit<Result, '
   };
 }
 
+interface Phases {
+  send: number[];
+  sendOffsets: number[];
+  commit: number[];
+  cycle: number[];
+}
+
+async function taskCycle(brokers: string[], topic: string): Promise<Phases> {
+  const client = await createKafkaClient({ brokers, clientId: 'bench-cycle' });
+  const producer = client.transactionalProducer(`bench-cycle-${randomUUID()}`);
+  const group = `bench-cycle-${randomUUID()}`;
+  await producer.init();
+  const phases: Phases = { send: [], sendOffsets: [], commit: [], cycle: [] };
+  for (let i = 0; i <= transactions; i++) {
+    const t0 = performance.now();
+    producer.begin();
+    // Output and changelog: two partitions of the transaction, as a task with a store has.
+    await Promise.all([
+      producer.send(topic, [{ key: `k${i}`, value: `v${i}`, partition: 0 }]),
+      producer.send(topic, [{ key: `k${i}`, value: `c${i}`, partition: 1 }]),
+    ]);
+    const t1 = performance.now();
+    await producer.sendOffsets(group, [{ topic, partition: 2, offset: BigInt(i) }]);
+    const t2 = performance.now();
+    await producer.commit();
+    const t3 = performance.now();
+    if (i === 0) continue; // the first includes the group coordinator's lookup
+    phases.send.push(t1 - t0);
+    phases.sendOffsets.push(t2 - t1);
+    phases.commit.push(t3 - t2);
+    phases.cycle.push(t3 - t0);
+  }
+  await client.close();
+  return phases;
+}
+
 async function onCluster(setup: string): Promise<Result[]> {
   const cluster =
     setup === 'external'
@@ -131,6 +173,10 @@ async function onCluster(setup: string): Promise<Result[]> {
     await client.close();
     const label = `${size} broker${size === 1 ? '' : 's'}`;
     const results: Result[] = [];
+    const cycleTopic = `bench-cycle-${randomUUID().slice(0, 8)}`;
+    await cluster.createTopic(cycleTopic, { partitions: 3, replicationFactor: Math.min(3, size) });
+    process.stderr.write(`${label}: taskCycle ...\n`);
+    cycles.push({ setup: label, phases: await taskCycle(cluster.bootstrapServers, cycleTopic) });
     // Alternate the order so neither variant always runs on a warmer JVM.
     for (const run of [rawKafkajs, adapter]) {
       const topic = `bench-txn-${randomUUID().slice(0, 8)}`;
@@ -145,6 +191,7 @@ async function onCluster(setup: string): Promise<Result[]> {
 }
 
 const all: Result[] = [];
+const cycles: { setup: string; phases: Phases }[] = [];
 for (const setup of brokerCounts) all.push(...(await onCluster(setup)));
 
 const fmt = (n: number): string => n.toFixed(1).padStart(7);
@@ -161,4 +208,25 @@ for (const r of all) {
   console.log(
     `${r.setup.padEnd(10)} ${r.variant.padEnd(24)} ${fmt(percentile(g, 50))} ${fmt(percentile(g, 99))} ${fmt(g.at(-1) ?? NaN)} ${fmt(percentile(c, 50)).padStart(10)} ${fmt(percentile(c, 99)).padStart(10)}  ${r.concurrentRetries} (${r.maxRetryWaitMs})`,
   );
+}
+
+console.log(
+  `\nA task's commit cycle through the adapter, ${transactions} transactions: 2 records (output + changelog partition), sendOffsets, commit (ms)\n`,
+);
+console.log(
+  `${'setup'.padEnd(10)} ${'phase'.padEnd(40)} ${'p50'.padStart(7)} ${'p99'.padStart(7)} ${'max'.padStart(7)}`,
+);
+for (const { setup, phases } of cycles) {
+  const rows: [string, number[]][] = [
+    ['send (AddPartitionsToTxn + Produce)', phases.send],
+    ['sendOffsets (AddOffsetsToTxn + TxnOffsetCommit)', phases.sendOffsets],
+    ['commit (EndTxn)', phases.commit],
+    ['whole cycle', phases.cycle],
+  ];
+  for (const [name, xs] of rows) {
+    const v = [...xs].sort((a, b) => a - b);
+    console.log(
+      `${setup.padEnd(10)} ${name.padEnd(40)} ${fmt(percentile(v, 50))} ${fmt(percentile(v, 99))} ${fmt(v.at(-1) ?? NaN)}`,
+    );
+  }
 }
