@@ -19,6 +19,8 @@ import type {
 } from '../../framework/client/index.ts';
 import { SendLedger, type SendOutcome } from './send-ledger.ts';
 
+/** A send of the load unanswered this long is given up (its records may still land). */
+const SEND_STALL_MS = 5000;
 export interface WorkloadOptions {
   topic: string;
   recordsPerSecond: number;
@@ -109,19 +111,33 @@ export class Workload {
         sent += n;
         const records = Array.from({ length: n }, () => this.record());
         this.stats.attempted += n;
+        const sending = producer.send(
+          topic,
+          records.map(({ key, value }) => ({ key, value })),
+        );
+        let timer: NodeJS.Timeout | undefined;
+        const stuck = new Promise<'stuck'>((resolve) => {
+          timer = setTimeout(() => resolve('stuck'), SEND_STALL_MS);
+        });
         try {
-          await producer.send(
-            topic,
-            records.map(({ key, value }) => ({ key, value })),
-          );
+          if ((await Promise.race([sending, stuck])) === 'stuck') {
+            // Seen in CI with the leader of an input partition killed: one send went unanswered
+            // for over 13 s and the load stopped for the rest of the run. Its records may
+            // still land (like a failed send's); the load goes on with a fresh producer.
+            sending.catch(() => undefined);
+            throw new Error(`send unanswered after ${SEND_STALL_MS} ms`);
+          }
           this.stats.acknowledged += n;
           this.settle(records, 'acknowledged');
         } catch {
           this.stats.failedBatches++;
           this.settle(records, 'failed');
-          // A fresh producer: the adapter's keeps a failed first connect forever.
-          await producer.close().catch(() => undefined);
+          // A fresh producer: the adapter's keeps a failed first connect forever. The old one
+          // is closed in the background, as its stuck send may hold its close too.
+          void producer.close().catch(() => undefined);
           producer = this.client.producer();
+        } finally {
+          clearTimeout(timer);
         }
       }
       await this.pause(50);
