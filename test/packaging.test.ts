@@ -42,7 +42,8 @@ function specifiers(text: string): string[] {
   const patterns = [
     /^\s*(?:import|export)\b[^;'"]*?\bfrom\s*['"]([^'"]+)['"]/gm,
     /^\s*import\s*['"]([^'"]+)['"]/gm,
-    /\b(?:import|require|resolve)\(\s*['"]([^'"]+)['"]\s*\)/g,
+    // `.resolve(`: require.resolve / import.meta.resolve, not any function named resolve.
+    /(?:\bimport|\brequire|\.resolve)\(\s*['"]([^'"]+)['"]\s*\)/g,
   ];
   for (const pattern of patterns) for (const m of text.matchAll(pattern)) found.push(m[1]!);
   return found;
