@@ -2,7 +2,9 @@
  * The record collector (Kafka Streams' RecordCollectorImpl): everything a
  * task writes passes through here — sink records (serialized, partitioned),
  * dead-letter records and changelog records. They wait in the outbox of the
- * open transaction and are sent, every send awaited, on `flush()`
+ * open transaction; `sendAhead()` sends what is there in the background (one
+ * send at a time, so a partition's records stay in order) while the task goes
+ * on processing, and `flush()` sends the rest and awaits every send
  * (docs/architecture.md, invariant 3). The collector remembers where each
  * changelog's records landed on the task's partition, so the state manager
  * can record the changelog offset its committed state reflects.
@@ -36,6 +38,10 @@ export class RecordCollector {
   private readonly changelogTopics = new Set<string>();
   /** Output records of the open transaction whose delivery telemetry records. */
   private deliveries: Delivery[] = [];
+  /** The background send of `sendAhead()`, if one is under way; it never rejects. */
+  private inflight: Promise<void> | undefined;
+  /** Why a background send failed: thrown by the next `flush()`. */
+  private sendError: { error: unknown } | undefined;
 
   constructor(private readonly o: RecordCollectorOptions) {}
 
@@ -129,14 +135,43 @@ export class RecordCollector {
     this.push(topic, { key, value, partition: this.o.partition, timestamp }, undefined);
   }
 
-  /** Sends the outbox; resolves once every record is acknowledged. */
+  /**
+   * Starts sending the outbox in the background if nothing is being sent, so that a commit
+   * finds most of its transaction's records already acknowledged (Kafka Streams' producer
+   * sends while the task processes, too). A failure is kept for the next `flush()`.
+   */
+  sendAhead(): void {
+    if (this.inflight !== undefined || this.sendError !== undefined || this.pending === 0) return;
+    this.inflight = this.sendOutbox().then(
+      () => {
+        this.inflight = undefined;
+      },
+      (error: unknown) => {
+        this.sendError = { error };
+        this.inflight = undefined;
+      },
+    );
+  }
+
+  /** Resolves once no background send is under way (whatever its outcome): before an abort. */
+  async settled(): Promise<void> {
+    while (this.inflight !== undefined) await this.inflight;
+  }
+
+  /** Sends the outbox; resolves once every record of the transaction is acknowledged. */
   async flush(): Promise<void> {
+    await this.settled();
+    if (this.sendError !== undefined) throw this.sendError.error;
+    await this.sendOutbox();
+  }
+
+  private async sendOutbox(): Promise<void> {
     if (this.pending === 0) return;
     const batches = [...this.outbox];
     this.outbox.clear();
     this.pending = 0;
     // Topics side by side (each is one request per partition): a stateful task's output and
-    // changelog cost one round trip, not two. Every send settles before flush() does, so
+    // changelog cost one round trip, not two. Every send settles before this does, so
     // nothing of the transaction is still in flight when the task commits or aborts.
     const sent = await Promise.allSettled(
       batches.map(async ([topic, records]) => {
@@ -155,6 +190,7 @@ export class RecordCollector {
 
   /** The transaction ended: tells telemetry how its records' deliveries ended, forgets offsets. */
   transactionEnded(outcome: TransactionOutcome, error?: unknown): void {
+    this.sendError = undefined;
     this.changelogNext.clear();
     this.outbox.clear();
     this.pending = 0;

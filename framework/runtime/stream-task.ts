@@ -260,6 +260,9 @@ export class StreamTask implements ContextHost, StateDirHolder {
   async process(records: readonly ConsumedRecord[]): Promise<void> {
     if (this.stateValue !== 'RUNNING') return;
     await this.guard(() => this.processBatch(records));
+    // The batch's output goes out while the task waits for its next one: the commit then
+    // waits only for what came after (docs/architecture.md, "Sending ahead").
+    if (this.stateValue === 'RUNNING') this.collector.sendAhead();
   }
 
   /** Commits the open transaction: flushes the outbox (all sends awaited), then offsets and commit. */
@@ -292,6 +295,7 @@ export class StreamTask implements ContextHost, StateDirHolder {
       if (this.abandoned) await this.closeOutput();
       return;
     }
+    await this.collector.settled(); // a send ahead of the commit may still be in flight
     if (this.transactionOpen) this.transactionEnded(this.telemetry.commit(), 'aborted');
     await this.output.abort().catch(() => undefined);
     this.stateManager.rollback();
@@ -848,6 +852,7 @@ export class StreamTask implements ContextHost, StateDirHolder {
     this.processors.clear();
     this.contexts.clear();
     await this.stateManager.close();
+    await this.collector.settled();
     this.collector.transactionEnded('aborted');
     await this.closeOutput();
     this.resolveClosed();

@@ -268,7 +268,14 @@ export class TaskManager {
     );
     try {
       await this.runOn(task, 'process', () => task.process(batch.records));
-      if (task.commitDue(this.deps.now())) await this.runOn(task, 'commit', () => task.commit());
+      // The commit runs on the task's queue without holding the fetch loop: kafkajs fetches
+      // again only when every batch of its last fetch is handled, so an awaited commit here
+      // delayed every task's next records by its round trips. The task's next batch still
+      // waits for it in the queue.
+      if (task.commitDue(this.deps.now()))
+        void this.runOn(task, 'commit', () => task.commit()).catch((err: unknown) =>
+          this.failed(task, err),
+        );
     } catch (err) {
       this.failed(task, err);
     } finally {

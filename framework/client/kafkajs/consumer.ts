@@ -107,6 +107,9 @@ export class KafkajsGroupConsumer implements GroupConsumer {
       this.#consumer.run({
         autoCommit: false, // invariant 1: offsets are committed only inside the task's transaction
         eachBatchAutoResolve: true,
+        // Batches of one fetch are handed to this many workers at once (kafkajs fetches again
+        // only when all of them are done); batches of one partition stay in order.
+        partitionsConsumedConcurrently: this.#concurrency,
         eachBatch: async ({ batch, isStale, heartbeat }) => {
           await handler({
             topic: batch.topic,

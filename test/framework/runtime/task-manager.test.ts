@@ -128,6 +128,8 @@ t.test('an assignment creates tasks that stay paused until fenced and sought', a
   t.same(consumer.seeks.sort(), ['in-0@0', 'in-1@0']);
   t.same([...consumer.paused], [], 'resumed once sought');
   await manager.process(batch(0, 0, 3));
+  // The commit runs on the task's queue after process() returned (the fetch loop goes on).
+  await waitFor(() => output.values('out').length >= 3, { what: 'the batch committed' });
   t.same(output.values('out'), ['1', '1', '1']);
 });
 
@@ -161,9 +163,15 @@ t.test(
     await waitFor(() => manager.allRunning, { what: 'the task running' });
     let release!: () => void;
     output.client.faults.holdSends = new Promise<void>((resolve) => (release = resolve));
-    const stuck = manager.process(batch(0, 0, 5)); // its commit's send never gets an answer
-    await stuck; // returns once the time limit gave up on the job
-    t.match(logs.join('\n'), /did not finish within 300 ms.*; rebuilding the task/);
+    await manager.process(batch(0, 0, 5)); // its commit's send never gets an answer
+    await waitFor(
+      () => /did not finish within 300 ms.*; rebuilding the task/.test(logs.join('\n')),
+      {
+        what: 'the time limit giving up on the stuck commit',
+        timeoutMs: 10_000,
+      },
+    );
+    t.pass('the time limit gave up on the stuck commit and the task is rebuilt');
     await waitFor(
       () => {
         manager.tick();
@@ -189,6 +197,9 @@ t.test(
     );
     t.same(output.values('out'), [], 'the stuck transaction committed nothing');
     await manager.process(batch(0, 0, 5));
+    await waitFor(() => output.values('out').length >= 5, {
+      what: 'the reprocessed batch committed',
+    });
     t.same(
       output.values('out'),
       ['1', '1', '1', '2', '2'],
