@@ -396,7 +396,15 @@ export class TaskManager {
 
   /** A job of the task failed (the task closed itself dirty, or was abandoned): rebuild or stop. */
   private failed(task: StreamTask, err: unknown): void {
-    if (this.tasks.get(task.id) === task) this.tasks.delete(task.id);
+    if (this.tasks.get(task.id) !== task) {
+      // An incarnation that was already replaced, revoked or failed: a late failure of it
+      // (a job queued behind the one that failed first, timing out later) must not pause
+      // or reschedule its successor, which owns the partitions now.
+      if (!this.closing)
+        this.deps.log('debug', `task ${task.id}: a replaced incarnation failed: ${messageOf(err)}`);
+      return;
+    }
+    this.tasks.delete(task.id);
     if (this.closing || !this.deps.specs.has(task.id)) return;
     const error = asError(err, task.id);
     if (error instanceof TaskMigratedError) {

@@ -74,7 +74,8 @@ function batch(partition: number, from: number, n: number): ConsumedBatch {
   };
 }
 
-function harness(t: Test, jobLimitMs?: number) {
+/** `jobLimitMs`: a number, or a function read at each job (to give later jobs another limit). */
+function harness(t: Test, jobLimitMs?: number | (() => number)) {
   const output = new MemoryOutput();
   const options = compileStreamsAppOptions({
     applicationId: 'app',
@@ -101,7 +102,7 @@ function harness(t: Test, jobLimitMs?: number) {
   };
   const logs: string[] = [];
   const fatal: Error[] = [];
-  const manager = new TaskManager({
+  const deps: ConstructorParameters<typeof TaskManager>[0] = {
     topology,
     options,
     specs,
@@ -112,8 +113,11 @@ function harness(t: Test, jobLimitMs?: number) {
     fatal: (e) => void fatal.push(e),
     changed: () => undefined,
     now: Date.now,
-    ...(jobLimitMs === undefined ? {} : { jobLimitMs }),
-  });
+  };
+  // The manager reads the limit at each job, so a getter gives later jobs another one.
+  if (typeof jobLimitMs === 'number') deps.jobLimitMs = jobLimitMs;
+  else if (jobLimitMs) Object.defineProperty(deps, 'jobLimitMs', { get: jobLimitMs });
+  const manager = new TaskManager(deps);
   t.teardown(() => manager.closeAll());
   return { manager, output, consumer, logs, fatal };
 }
@@ -205,5 +209,52 @@ t.test(
       ['1', '1', '1', '2', '2'],
       'reprocessed once, counts from committed state',
     );
+  },
+);
+
+t.test(
+  "a replaced incarnation's late failure neither pauses nor reschedules the incarnation that replaced it",
+  async (t) => {
+    // A job queued behind a stuck one times out later than it. By then the task has been
+    // rebuilt: the next incarnation fenced the producer, forced the stuck one's stores closed
+    // (after the job limit of transactionTimeoutMs, 30 s at least) and runs.
+    let limitMs = 300;
+    const { manager, output, consumer, logs, fatal } = harness(t, () => limitMs);
+    manager.assign({ in: [0] });
+    await waitFor(() => manager.allRunning, { what: 'the task running' });
+    let release!: () => void;
+    output.client.faults.holdSends = new Promise<void>((resolve) => (release = resolve));
+    t.teardown(() => release());
+    await manager.process(batch(0, 0, 5)); // its commit's send never gets an answer
+    limitMs = 34_000; // the batch queued behind that commit gives up later
+    const behind = manager.process(batch(0, 5, 2));
+    await waitFor(() => /commit did not finish within 300 ms/.test(logs.join('\n')), {
+      what: 'the stuck commit to be given up',
+      timeoutMs: 10_000,
+    });
+    output.client.faults.holdSends = undefined; // the next incarnation's sends are answered
+    await waitFor(
+      () => {
+        manager.tick();
+        return manager.allRunning;
+      },
+      { what: 'the next incarnation running', timeoutMs: 40_000 },
+    );
+    t.same([...consumer.paused], [], 'the next incarnation fetches its partition');
+    await behind;
+    t.match(
+      logs.join('\n'),
+      /a replaced incarnation failed: Task 0_0: process did not finish within 34000 ms/,
+      'the old incarnation gave up on the batch behind the stuck commit',
+    );
+    t.same([...consumer.paused], [], 'and that did not pause its successor');
+    manager.tick();
+    t.same(manager.running, ['0_0'], 'nor made the manager rebuild it');
+    await manager.process(batch(0, 0, 7));
+    await waitFor(() => output.values('out').length >= 7, {
+      what: 'the successor committing',
+    });
+    t.same(output.values('out'), ['1', '1', '1', '2', '2', '2', '3']);
+    t.same(fatal, []);
   },
 );
