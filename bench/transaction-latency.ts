@@ -128,16 +128,40 @@ interface Phases {
   sendOffsets: number[];
   commit: number[];
   cycle: number[];
+  /** CONCURRENT_TRANSACTIONS retries (by the adapter) during each transaction's send phase. */
+  sendRetries: number[];
+  /** The same during its sendOffsets phase (AddOffsetsToTxn). */
+  offsetRetries: number[];
 }
 
-async function taskCycle(brokers: string[], topic: string): Promise<Phases> {
+async function taskCycle(
+  brokers: string[],
+  topic: string,
+): Promise<Phases & { backoffMs: number }> {
   const client = await createKafkaClient({ brokers, clientId: 'bench-cycle' });
-  const producer = client.transactionalProducer(`bench-cycle-${randomUUID()}`);
+  let retries = 0;
+  let backoffMs = 0;
+  const producer = client.transactionalProducer(`bench-cycle-${randomUUID()}`, {
+    observer: {
+      concurrentTransactionsRetry: (e) => {
+        retries++;
+        backoffMs = e.waitMs;
+      },
+    },
+  });
   const group = `bench-cycle-${randomUUID()}`;
   await producer.init();
-  const phases: Phases = { send: [], sendOffsets: [], commit: [], cycle: [] };
+  const phases: Phases = {
+    send: [],
+    sendOffsets: [],
+    commit: [],
+    cycle: [],
+    sendRetries: [],
+    offsetRetries: [],
+  };
   for (let i = 0; i <= transactions; i++) {
     const t0 = performance.now();
+    retries = 0;
     producer.begin();
     // Output and changelog: two partitions of the transaction, as a task with a store has.
     await Promise.all([
@@ -145,6 +169,7 @@ async function taskCycle(brokers: string[], topic: string): Promise<Phases> {
       producer.send(topic, [{ key: `k${i}`, value: `c${i}`, partition: 1 }]),
     ]);
     const t1 = performance.now();
+    const sendRetries = retries;
     await producer.sendOffsets(group, [{ topic, partition: 2, offset: BigInt(i) }]);
     const t2 = performance.now();
     await producer.commit();
@@ -154,9 +179,11 @@ async function taskCycle(brokers: string[], topic: string): Promise<Phases> {
     phases.sendOffsets.push(t2 - t1);
     phases.commit.push(t3 - t2);
     phases.cycle.push(t3 - t0);
+    phases.sendRetries.push(sendRetries);
+    phases.offsetRetries.push(retries - sendRetries);
   }
   await client.close();
-  return phases;
+  return { ...phases, backoffMs };
 }
 
 async function onCluster(setup: string): Promise<Result[]> {
@@ -191,7 +218,7 @@ async function onCluster(setup: string): Promise<Result[]> {
 }
 
 const all: Result[] = [];
-const cycles: { setup: string; phases: Phases }[] = [];
+const cycles: { setup: string; phases: Phases & { backoffMs: number } }[] = [];
 for (const setup of brokerCounts) all.push(...(await onCluster(setup)));
 
 const fmt = (n: number): string => n.toFixed(1).padStart(7);
@@ -227,6 +254,18 @@ for (const { setup, phases } of cycles) {
     const v = [...xs].sort((a, b) => a - b);
     console.log(
       `${setup.padEnd(10)} ${name.padEnd(40)} ${fmt(percentile(v, 50))} ${fmt(percentile(v, 99))} ${fmt(v.at(-1) ?? NaN)}`,
+    );
+  }
+  // Each retry waits the adapter's backoff: the coordinator was still completing
+  // the previous transaction (writing its markers) when this one asked to add partitions.
+  for (const [name, xs] of [
+    ['send: CONCURRENT_TRANSACTIONS retries', phases.sendRetries],
+    ['sendOffsets: CONCURRENT_TRANSACTIONS retries', phases.offsetRetries],
+  ] as const) {
+    const v = [...xs].sort((a, b) => a - b);
+    const some = xs.filter((n) => n > 0).length;
+    console.log(
+      `${setup.padEnd(10)} ${name.padEnd(40)} ${fmt(percentile(v, 50))} ${fmt(percentile(v, 99))} ${fmt(v.at(-1) ?? NaN)}  (in ${some} of ${xs.length} transactions, ${phases.backoffMs} ms each)`,
     );
   }
 }
