@@ -182,6 +182,11 @@ t.test(
   },
 );
 
+/** Whether the input offset has been committed (the commit runs after process() returns). */
+function committed(output: MemoryOutput, offset: bigint): boolean {
+  return output.offsets.some((o) => o.partition === 0 && o.offset === offset);
+}
+
 async function endOf(output: MemoryOutput): Promise<bigint> {
   return (await output.client.admin.endOffsets(CHANGELOG)).get(0) ?? 0n;
 }
@@ -196,6 +201,8 @@ t.test(
     b.manager.assignStandbys(new Set(['0_0']));
     t.same(b.manager.standbyTasks, ['0_0']);
     for (let i = 0; i < 300; i += 30) await a.manager.process(batch(i, 30, 100));
+    // Each batch's commit runs on the task's queue after process() returned.
+    await waitFor(() => committed(a.output, 300n), { what: 'the batches committed' });
     const standby = b.manager.standby('0_0')!;
     await waitFor(() => standby.storeLags[0]?.lag === 0 && standby.replayedRecords > 0, {
       what: 'the standby caught up',
@@ -204,8 +211,8 @@ t.test(
     t.ok(b.manager.stateOffsets()['0_0']! > 0n, 'b reports the state it holds');
 
     // The active's worker dies (its last transaction is left open), the task moves to b.
-    const inFlight = a.manager.process(batch(300, 10, 100));
-    await inFlight;
+    await a.manager.process(batch(300, 10, 100));
+    await waitFor(() => committed(a.output, 310n), { what: "a's last batch committed" });
     b.manager.assign({ in: [0] });
     t.same(b.manager.standbyTasks, [], 'the standby gave way to the active task');
     await waitFor(() => b.manager.allRunning, { what: 'the task running on b' });
@@ -217,6 +224,7 @@ t.test(
       'the state directory the standby kept was trusted',
     );
     await b.manager.process(batch(310, 1, 100));
+    await waitFor(() => committed(b.output, 311n), { what: "b's first batch committed" });
     t.equal(
       a.output.values('out').at(-1),
       'k10=4',
@@ -230,6 +238,7 @@ t.test('a standby and the active task on one worker take turns with the director
   w.manager.assign({ in: [0] });
   await waitFor(() => w.manager.allRunning, { what: 'the task running' });
   for (let i = 0; i < 50; i += 10) await w.manager.process(batch(i, 10));
+  await waitFor(() => committed(w.output, 50n), { what: 'the batches committed' });
   const activeOffset = w.manager.stateOffsets()['0_0'];
   t.ok(activeOffset !== undefined && activeOffset > 0n, 'the running task reports its offset');
 
