@@ -201,6 +201,8 @@ t.test('a fenced transaction marks its commit and sends as fenced', async (t) =>
   const task = new StreamTask('0_0', 0, upperCase('in', 'out').build().subtopologies[0]!, env);
   await task.init();
   const producer = produceWithTrace('in');
+  // Fenced from the first send on: the task sends its output ahead, right after the batch.
+  output.failSendWith = new ProducerFencedError('app-0_0');
   await task.process([
     {
       topic: 'in',
@@ -212,7 +214,6 @@ t.test('a fenced transaction marks its commit and sends as fenced', async (t) =>
       headers: { traceparent: Buffer.from(producer.headers['traceparent']!) },
     },
   ]);
-  output.failSendWith = new ProducerFencedError('app-0_0');
   await t.rejects(task.commit(), { name: 'TaskMigratedError' });
   const spans = sdk.spans();
   const commit = one(spans, 'commit');
