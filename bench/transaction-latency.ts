@@ -132,25 +132,12 @@ interface Phases {
   sendRetries: number[];
   /** The same during its sendOffsets phase (AddOffsetsToTxn). */
   offsetRetries: number[];
+  /** What each of those retries waited. */
+  backoffMs: number;
 }
 
-async function taskCycle(
-  brokers: string[],
-  topic: string,
-): Promise<Phases & { backoffMs: number }> {
+async function taskCycle(brokers: string[], topic: string): Promise<Phases> {
   const client = await createKafkaClient({ brokers, clientId: 'bench-cycle' });
-  let retries = 0;
-  let backoffMs = 0;
-  const producer = client.transactionalProducer(`bench-cycle-${randomUUID()}`, {
-    observer: {
-      concurrentTransactionsRetry: (e) => {
-        retries++;
-        backoffMs = e.waitMs;
-      },
-    },
-  });
-  const group = `bench-cycle-${randomUUID()}`;
-  await producer.init();
   const phases: Phases = {
     send: [],
     sendOffsets: [],
@@ -158,7 +145,19 @@ async function taskCycle(
     cycle: [],
     sendRetries: [],
     offsetRetries: [],
+    backoffMs: 0,
   };
+  let retries = 0;
+  const producer = client.transactionalProducer(`bench-cycle-${randomUUID()}`, {
+    observer: {
+      concurrentTransactionsRetry: (e) => {
+        retries++;
+        phases.backoffMs = e.waitMs;
+      },
+    },
+  });
+  const group = `bench-cycle-${randomUUID()}`;
+  await producer.init();
   for (let i = 0; i <= transactions; i++) {
     const t0 = performance.now();
     retries = 0;
@@ -183,7 +182,7 @@ async function taskCycle(
     phases.offsetRetries.push(retries - sendRetries);
   }
   await client.close();
-  return { ...phases, backoffMs };
+  return phases;
 }
 
 async function onCluster(setup: string): Promise<Result[]> {
@@ -218,7 +217,7 @@ async function onCluster(setup: string): Promise<Result[]> {
 }
 
 const all: Result[] = [];
-const cycles: { setup: string; phases: Phases & { backoffMs: number } }[] = [];
+const cycles: { setup: string; phases: Phases }[] = [];
 for (const setup of brokerCounts) all.push(...(await onCluster(setup)));
 
 const fmt = (n: number): string => n.toFixed(1).padStart(7);
