@@ -12,7 +12,7 @@
  * ~300 ms (its retrier's initialRetryTime, ±20 %) whenever the coordinator
  * answers the next AddPartitionsToTxn with CONCURRENT_TRANSACTIONS because it
  * is still writing the previous transaction's markers; the adapter retries
- * after 20 ms like the Java client. Both are counted.
+ * after 2, 4, 8, 16, then 20 ms (the Java client's backoff). Both are counted.
  *
  * A third run is a task's commit cycle through the adapter, phase by phase: one record to an
  * output partition and one to a changelog partition (sent together: AddPartitionsToTxn, then
@@ -132,8 +132,8 @@ interface Phases {
   sendRetries: number[];
   /** The same during its sendOffsets phase (AddOffsetsToTxn). */
   offsetRetries: number[];
-  /** What each of those retries waited. */
-  backoffMs: number;
+  /** The waits those retries took (the adapter's backoff grows with the attempt). */
+  backoffsMs: Set<number>;
 }
 
 async function taskCycle(brokers: string[], topic: string): Promise<Phases> {
@@ -145,14 +145,14 @@ async function taskCycle(brokers: string[], topic: string): Promise<Phases> {
     cycle: [],
     sendRetries: [],
     offsetRetries: [],
-    backoffMs: 0,
+    backoffsMs: new Set(),
   };
   let retries = 0;
   const producer = client.transactionalProducer(`bench-cycle-${randomUUID()}`, {
     observer: {
       concurrentTransactionsRetry: (e) => {
         retries++;
-        phases.backoffMs = e.waitMs;
+        phases.backoffsMs.add(e.waitMs);
       },
     },
   });
@@ -264,7 +264,7 @@ for (const { setup, phases } of cycles) {
     const v = [...xs].sort((a, b) => a - b);
     const some = xs.filter((n) => n > 0).length;
     console.log(
-      `${setup.padEnd(10)} ${name.padEnd(40)} ${fmt(percentile(v, 50))} ${fmt(percentile(v, 99))} ${fmt(v.at(-1) ?? NaN)}  (in ${some} of ${xs.length} transactions, ${phases.backoffMs} ms each)`,
+      `${setup.padEnd(10)} ${name.padEnd(40)} ${fmt(percentile(v, 50))} ${fmt(percentile(v, 99))} ${fmt(v.at(-1) ?? NaN)}  (in ${some} of ${xs.length} transactions, waits of ${[...phases.backoffsMs].sort((a, b) => a - b).join('/') || '–'} ms)`,
     );
   }
 }
