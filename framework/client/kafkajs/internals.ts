@@ -45,7 +45,17 @@
  *    retries last. We wrap `Broker.prototype.connect` to mark it not
  *    retriable, as the Java client's SslAuthenticationException is, so the
  *    first attempt fails with the reason.
+ *
+ * 5. One attempt for a send of several partitions. kafkajs retries a failed
+ *    send unsafely once it spans brokers (partitioned-send.ts says how), so
+ *    the adapter's transactional producer sends several partitions in one
+ *    request only inside `sendingOnce`: there we wrap the errors of
+ *    `Broker.prototype.produce` and of `addPartitionsToTxn` (after the fast
+ *    retry above) in kafkajs's KafkaJSNonRetriableError, with the original as
+ *    its cause, so kafkajs's retrier gives up at the first failure and the
+ *    transaction aborts. The cause still decides how the error classifies.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
@@ -219,7 +229,8 @@ function install(): void {
         } catch (e) {
           const type = (e as KafkaJSProtocolErrorShape | null)?.type;
           const waitMs = concurrentTransactionsBackoffMs(attempt);
-          if (type !== 'CONCURRENT_TRANSACTIONS' || Date.now() + waitMs > deadline) throw e;
+          if (type !== 'CONCURRENT_TRANSACTIONS' || Date.now() + waitMs > deadline)
+            throw attemptedOnce(e);
           listener.onRetry(request, attempt, waitMs);
           await delay(waitMs);
         }
@@ -267,10 +278,32 @@ export function relabelAbortedRecords(partition: InternalFetchPartition): void {
     aborted.size > 0 ? [{ producerId: ABORTED_PRODUCER, firstOffset: '-1' }] : [];
 }
 
+// ---- one attempt for a send of several partitions ----
+
+const singleAttempt = new AsyncLocalStorage<true>();
+const KafkaJSNonRetriableError = (
+  require('kafkajs/src/errors.js') as {
+    KafkaJSNonRetriableError: new (e: unknown, options: { cause: unknown }) => Error;
+  }
+).KafkaJSNonRetriableError;
+
+/**
+ * Runs `send` (a kafkajs send) so that kafkajs does not retry it: the first failure of its
+ * produce or AddPartitionsToTxn requests rejects it (item 5 above).
+ */
+export function sendingOnce<T>(send: () => Promise<T>): Promise<T> {
+  return singleAttempt.run(true, send);
+}
+
+/** The error kafkajs should not retry, inside `sendingOnce`; the error itself elsewhere. */
+function attemptedOnce(e: unknown): unknown {
+  return singleAttempt.getStore() === true ? new KafkaJSNonRetriableError(e, { cause: e }) : e;
+}
+
 let patched = false;
 
 /**
- * Checks the kafkajs version and installs the fetch patch (3.), once per
+ * Checks the kafkajs version and installs the fetch, connect and produce patches (3.–5.), once per
  * process. Run when a client is created, never on import: loading streamtx
  * for the test driver or the stores must not touch kafkajs.
  */
@@ -308,5 +341,15 @@ export function installKafkajsPatches(): void {
       throw e;
     }
   } as unknown as BrokerMethod;
+  const produce = Broker.prototype['produce'];
+  if (typeof produce !== 'function')
+    throw new Error('kafkajs internals changed: Broker.produce missing');
+  Broker.prototype['produce'] = async function (this, request) {
+    try {
+      return await produce.call(this, request);
+    } catch (e) {
+      throw attemptedOnce(e);
+    }
+  } as BrokerMethod;
   patched = true;
 }

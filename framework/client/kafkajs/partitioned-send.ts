@@ -1,5 +1,5 @@
 /**
- * One kafkajs send per partition.
+ * Sends grouped by partition, the adapter's way around a kafkajs retry bug.
  *
  * kafkajs 2.2.4 can write records twice, or drop them while reporting
  * success, when one `send` spans partitions led by different brokers and one
@@ -17,14 +17,25 @@
  * Seen in a chaos run: a broker SIGKILLed under an idempotent producer left
  * 108 duplicated input records and no failed send.
  *
- * With a single partition per send there is only ever one request in
- * flight: a failure rolls back its sequence numbers before the retry, so a
- * retry of a batch the broker did append is recognised as a duplicate and
- * not appended again (KIP-98). So the adapter assigns partitions itself —
- * with kafkajs's own murmur2 partitioner for keyed records, identical to the
- * Java client's, and one partition per send for records without a key, as
- * the Java client's sticky partitioner does — and sends each partition's
- * records separately, the partitions concurrently.
+ * Both need a retry of a send that spans partitions. So the adapter assigns
+ * partitions itself — with kafkajs's own murmur2 partitioner for keyed
+ * records, identical to the Java client's, and one partition per send for
+ * records without a key, as the Java client's sticky partitioner does — and
+ * then either
+ * - `send`: sends each partition's records separately, the partitions
+ *   concurrently (the plain producer). With a single partition per send there
+ *   is only ever one request in flight: a failure rolls back its sequence
+ *   numbers before the retry, so a retry of a batch the broker did append is
+ *   recognised as a duplicate and not appended again (KIP-98); or
+ * - `sendTogether`: sends all partitions in one kafkajs send, one request per
+ *   leader broker as the Java client does, but never retried by kafkajs
+ *   (internals.ts, item 5): its first failure fails the send, the
+ *   transaction aborts, and the abort starts a new epoch so that nothing the
+ *   broker may have appended is mistaken for the next batch (producer.ts).
+ *   The transactional producer: a task's transaction writes every output
+ *   partition each commit interval, and kafkajs holds a per-broker lock
+ *   around each request, so one request per partition cost one round trip
+ *   per partition.
  */
 import kafkajs from 'kafkajs';
 import type { PartitionerArgs, RecordMetadata as KafkaRecordMetadata } from 'kafkajs';
@@ -136,6 +147,42 @@ export class PartitionedSender {
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
     return results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+  }
+
+  /**
+   * Groups `messages` by partition like `send`, but sends the partitions together: one
+   * `sendMany` call per round carries the next batch of every partition that has one
+   * (normally one round), so kafkajs writes one request per leader broker instead of one per
+   * partition. A round of several partitions runs inside `once`, where kafkajs must not
+   * retry it: its first failure rejects the send (the transaction then aborts, and init()
+   * resets the sequences). A round of one partition keeps kafkajs's retry, as `send` does.
+   */
+  async sendTogether(
+    topic: string,
+    messages: KafkaMessage[],
+    sendMany: (messages: KafkaMessage[]) => Promise<KafkaRecordMetadata[]>,
+    once: <T>(send: () => Promise<T>) => Promise<T>,
+  ): Promise<SentPartition[]> {
+    const groups = await this.group(topic, messages);
+    const pending = [...groups].map(([partition, group]) => ({
+      partition,
+      chunks: [...chunks(group)],
+    }));
+    const sent = new Map<number, SentPartition>();
+    for (let round = 0; ; round++) {
+      const due = pending.filter((p) => round < p.chunks.length);
+      if (due.length === 0) break;
+      const batch = due.flatMap((p) => p.chunks[round]!);
+      const metadata = await (due.length > 1 ? once(() => sendMany(batch)) : sendMany(batch));
+      for (const p of due) {
+        const meta = metadata.find((m) => m.partition === p.partition);
+        if (meta === undefined) continue;
+        const next = BigInt(meta.baseOffset ?? '-1') + BigInt(p.chunks[round]!.length);
+        const first = sent.get(p.partition) ?? meta;
+        sent.set(p.partition, { ...first, nextOffset: next });
+      }
+    }
+    return [...sent.values()];
   }
 
   private async group(

@@ -36,7 +36,7 @@ import type {
   TransactionState,
 } from '../types.ts';
 import { classifyKafkajs, toClientError } from './errors.ts';
-import { enableFastConcurrentTransactionsRetry } from './internals.ts';
+import { enableFastConcurrentTransactionsRetry, sendingOnce } from './internals.ts';
 import { createLogCreator, kafkajsLogLevel } from './logging.ts';
 import { PartitionedSender, type KafkaMessage, type SentPartition } from './partitioned-send.ts';
 
@@ -122,20 +122,25 @@ export class KafkajsTransactionalProducer implements TransactionalProducer {
     this.#machine.transition('INITIALIZING');
     // Any previous kafkajs producer is discarded: after a failed EndTxn its
     // eosManager is stuck in COMMITTING/ABORTING (see transaction-state.ts).
-    await this.#discardProducer();
     try {
-      const producer = this.#createProducer();
-      this.#producer = producer;
-      await producer.connect();
-      // InitProducerId with our transactional id: bumps the epoch, fences the
-      // previous owner and waits until its open transaction is resolved.
-      this.#transaction = await producer.transaction();
-      this.#pendingInitTransaction = true;
+      await this.#newProducer();
       this.#machine.transition('READY');
     } catch (e) {
       await this.#discardProducer();
       throw this.#fail('init', e, 'NEEDS_REINIT');
     }
+  }
+
+  /** A new kafkajs producer, initialised: InitProducerId bumps the epoch. */
+  async #newProducer(): Promise<void> {
+    await this.#discardProducer();
+    const producer = this.#createProducer();
+    this.#producer = producer;
+    await producer.connect();
+    // InitProducerId with our transactional id: bumps the epoch, fences the
+    // previous owner and waits until its open transaction is resolved.
+    this.#transaction = await producer.transaction();
+    this.#pendingInitTransaction = true;
   }
 
   begin(): void {
@@ -169,8 +174,12 @@ export class KafkajsTransactionalProducer implements TransactionalProducer {
     this.#sendsInFlight++;
     try {
       const tx = await this.#activeTransaction();
-      const result = await this.#sender.send(topic, toKafkaMessages(records), (messages) =>
-        tx.send({ topic, acks: -1, messages, compression: this.#compression }),
+      // All partitions in one request per broker, tried once (partitioned-send.ts).
+      const result = await this.#sender.sendTogether(
+        topic,
+        toKafkaMessages(records),
+        (messages) => tx.send({ topic, acks: -1, messages, compression: this.#compression }),
+        sendingOnce,
       );
       return fromKafkaMetadata(result);
     } catch (e) {
@@ -224,10 +233,17 @@ export class KafkajsTransactionalProducer implements TransactionalProducer {
   async abort(): Promise<void> {
     this.#guard('abort');
     this.#machine.transition('ABORTING');
+    const cause = this.#abortCause;
     this.#abortCause = undefined;
     try {
       if (this.#transaction?.isActive() === true) await this.#transaction.abort();
       this.#transaction = undefined;
+      // After a failed send the broker may have appended what kafkajs rolled back: the next
+      // batch would reuse those sequence numbers and be taken for a duplicate, acknowledged
+      // and dropped. A new epoch starts the sequences afresh (the Java client bumps the
+      // epoch too, KIP-360).
+      if (cause instanceof TransactionError && cause.operation === 'send')
+        await this.#newProducer();
       this.#machine.transition('READY');
     } catch (e) {
       throw this.#fail('abort', e, 'NEEDS_REINIT');

@@ -1,8 +1,9 @@
 // Sends that span partitions led by different brokers, while brokers are
 // SIGKILLed and restarted: neither producer of the adapter may write a record
 // twice or lose an acknowledged one. kafkajs alone does both in this case
-// (framework/client/kafkajs/partitioned-send.ts says how); the adapter sends
-// one partition per request to avoid it.
+// (framework/client/kafkajs/partitioned-send.ts says how); the adapter's plain
+// producer sends one partition per request to avoid it, its transactional one
+// sends the partitions together but never lets kafkajs retry such a send.
 import t from 'tap';
 import { waitFor } from '../../../testkit/index.ts';
 import { createKafkaClient } from '../../../framework/client/index.ts';

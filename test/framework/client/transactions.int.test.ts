@@ -297,6 +297,93 @@ t.test(
   },
 );
 
+t.test(
+  'a send of several partitions is tried once; after its abort the sequences start afresh',
+  { skip: process.env.STREAMTX_BOOTSTRAP ? 'needs broker fault injection' : false },
+  async (t) => {
+    const topic = await newTopic(3);
+    const impatient = await createKafkaClient({
+      brokers: cluster.bootstrapServers,
+      clientId: unique('once'),
+      requestTimeoutMs: 2_000,
+    });
+    t.teardown(() => impatient.close());
+    const transactionalId = unique('txn');
+    const producer = impatient.transactionalProducer(transactionalId, {
+      transactionTimeoutMs: 15_000,
+    });
+    t.teardown(() => producer.close());
+    await producer.init();
+    const records = (tag: string) =>
+      Array.from({ length: 9 }, (_, i) => ({ value: `${tag}${i}`, partition: i % 3 }));
+
+    // A partition leader that is not the transaction coordinator stops answering: its
+    // Produce request times out, which kafkajs would retry (a timeout is retriable) for as
+    // long as its retries last.
+    const coordinator = await cluster.transactionCoordinatorOf(transactionalId);
+    const leaders = await Promise.all([0, 1, 2].map((p) => cluster.leaderOf(topic, p)));
+    const leader = leaders.find((id) => id !== coordinator);
+    if (leader === undefined) {
+      t.comment(`every partition of ${topic} is led by the coordinator, broker ${coordinator}`);
+      return;
+    }
+    // The partitions join the transaction first: AddPartitionsToTxn would wait on the paused
+    // broker too (it replicates the coordinator's log).
+    producer.begin();
+    await producer.send(topic, records('added-'));
+    cluster.pause(leader);
+    let resumed = false;
+    t.teardown(() => {
+      if (!resumed) cluster.resume(leader);
+    });
+    const failed = await producer.send(topic, records('lost-')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    cluster.resume(leader);
+    resumed = true;
+    t.match(String(failed), /Produce.*timed out/, `the send failed: ${String(failed)}`);
+    t.equal(classify(failed).kind, 'retriable', 'as the timeout it was');
+    const names: string[] = [];
+    for (let e: unknown = failed; e instanceof Error && names.length < 16; e = e.cause)
+      names.push(e.name);
+    t.notOk(
+      names.includes('KafkaJSNumberOfRetriesExceeded'),
+      `kafkajs did not retry it: ${names.join(' <- ')}`,
+    );
+    t.equal(producer.state, 'ABORTABLE');
+
+    // The paused leader may append the request it held once it runs again; the abort covers
+    // it, and the next transaction's records must not be taken for its duplicates.
+    await waitFor(
+      () =>
+        producer.abort().then(
+          () => true,
+          async () => {
+            if (producer.state === 'NEEDS_REINIT') await producer.init().catch(() => undefined);
+            return producer.state === 'READY';
+          },
+        ),
+      { what: 'the transaction aborted once the leader is back', timeoutMs: 60_000 },
+    );
+    producer.begin();
+    const landed = await producer.send(topic, records('kept-'));
+    await producer.commit();
+    t.same(
+      landed.map((m) => m.partition).sort(),
+      [0, 1, 2],
+      'one metadata entry per partition of the send',
+    );
+    await transactionsSettled(topic);
+    for (const p of [0, 1, 2])
+      t.same(
+        values(await readAll(client, topic, p)),
+        [0, 1, 2].map((i) => `kept-${i * 3 + p}`),
+        `partition ${p}: the committed records once, in order; none of the aborted`,
+      );
+  },
+);
+
 t.test('readPartition returns exactly the committed records in the range asked for', async (t) => {
   const topic = await newTopic(2);
   const producer = client.transactionalProducer(unique('txn'), { transactionTimeoutMs: 15_000 });

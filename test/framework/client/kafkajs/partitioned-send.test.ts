@@ -1,4 +1,5 @@
-// The adapter sends one kafkajs request per partition (framework/client/kafkajs/partitioned-send.ts).
+// The adapter's sends grouped by partition (framework/client/kafkajs/partitioned-send.ts): one
+// kafkajs send per partition, or all partitions in one send tried once.
 import t from 'tap';
 import kafkajs from 'kafkajs';
 import type { PartitionerArgs, RecordMetadata } from 'kafkajs';
@@ -184,3 +185,80 @@ t.test(
     t.equal(fetches, 3, 're-read after the max age');
   },
 );
+
+t.test(
+  'sendTogether: every partition in one send per round, tried once when it holds several',
+  async (t) => {
+    const sender = new PartitionedSender(async () => 3);
+    const rounds: { partitions: number[]; once: boolean }[] = [];
+    let inOnce = false;
+    const once = async <T>(send: () => Promise<T>): Promise<T> => {
+      inOnce = true;
+      try {
+        return await send();
+      } finally {
+        inOnce = false;
+      }
+    };
+    let base = 0;
+    const sendMany = async (messages: KafkaMessage[]): Promise<RecordMetadata[]> => {
+      const partitions = [...new Set(messages.map((m) => m.partition!))];
+      rounds.push({ partitions, once: inOnce });
+      base += 100;
+      return partitions.map((partition) => ({
+        topicName: 'orders',
+        partition,
+        errorCode: 0,
+        baseOffset: String(base + partition * 10),
+      }));
+    };
+    // Partition 2 holds more than one batch's bytes: it needs a second round.
+    const big = 'x'.repeat(200 * 1024);
+    const messages: KafkaMessage[] = [
+      { value: 'a0', partition: 0 },
+      { value: 'b0', partition: 1 },
+      ...Array.from({ length: 6 }, (_, i) => ({ value: `${big}${i}`, partition: 2 })),
+      { value: 'a1', partition: 0 },
+    ];
+    const metadata = await sender.sendTogether('orders', messages, sendMany, once);
+    t.same(rounds, [
+      { partitions: [0, 1, 2], once: true },
+      { partitions: [2], once: false },
+    ]);
+    const byPartition = new Map(metadata.map((m) => [m.partition, m]));
+    t.same([...byPartition.keys()].sort(), [0, 1, 2], 'metadata of every partition, once each');
+    t.equal(byPartition.get(0)!.baseOffset, '100', "the first batch's offset");
+    t.equal(byPartition.get(0)!.nextOffset, 102n, 'after both records of partition 0');
+    t.equal(byPartition.get(2)!.baseOffset, '120', 'partition 2 starts at its first batch');
+    const secondRound = 200 + 20; // the second round's batch of partition 2
+    const inSecond = 6 - Math.floor((768 * 1024) / (200 * 1024 + 24));
+    t.equal(
+      byPartition.get(2)!.nextOffset,
+      BigInt(secondRound + inSecond),
+      'and ends after its last',
+    );
+  },
+);
+
+t.test('sendTogether: a failure rejects the send, and no later round is sent', async (t) => {
+  const sender = new PartitionedSender(async () => 2);
+  let calls = 0;
+  const big = 'x'.repeat(500 * 1024);
+  await t.rejects(
+    sender.sendTogether(
+      'orders',
+      [
+        { value: big, partition: 0 },
+        { value: big, partition: 0 },
+        { value: 'b', partition: 1 },
+      ],
+      async () => {
+        calls++;
+        throw new Error('refused');
+      },
+      (send) => send(),
+    ),
+    { message: 'refused' },
+  );
+  t.equal(calls, 1, 'the second round of partition 0 was not sent after the first failed');
+});
