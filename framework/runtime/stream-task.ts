@@ -207,6 +207,13 @@ export class StreamTask implements ContextHost, StateDirHolder {
     );
   }
 
+  /** When the open transaction's commit interval ends; undefined when none is open. */
+  get commitDueAt(): number | undefined {
+    return this.transactionOpen
+      ? this.transactionStartedAt + this.env.options.commitIntervalMs
+      : undefined;
+  }
+
   // --- lifecycle ---
 
   async init(): Promise<void> {

@@ -85,6 +85,8 @@ export class TaskManager {
   private readonly failures = new Map<string, number>();
   private assignedIds = new Set<string>();
   private closing = false;
+  /** Per task, the timer that commits its open transaction when its interval ends. */
+  private readonly commitTimers = new Map<StreamTask, NodeJS.Timeout>();
   private lastPurge: number;
 
   constructor(private readonly deps: TaskManagerDeps) {
@@ -276,6 +278,7 @@ export class TaskManager {
         void this.runOn(task, 'commit', () => task.commit()).catch((err: unknown) =>
           this.failed(task, err),
         );
+      else this.scheduleCommit(task);
     } catch (err) {
       this.failed(task, err);
     } finally {
@@ -305,9 +308,34 @@ export class TaskManager {
     }
   }
 
+  /**
+   * Commits the task's open transaction when its interval ends even if no batch comes then:
+   * the tick alone (every commit interval / 2) let an idle task's commit wait up to half an
+   * interval, and a task's records wait for its commit.
+   */
+  private scheduleCommit(task: StreamTask): void {
+    const at = task.commitDueAt;
+    if (at === undefined || this.commitTimers.has(task)) return;
+    const timer = setTimeout(
+      () => {
+        this.commitTimers.delete(task);
+        if (this.closing || this.tasks.get(task.id) !== task || task.state !== 'RUNNING') return;
+        if (!task.commitDue(this.deps.now())) return this.scheduleCommit(task);
+        void this.runOn(task, 'commit', async () => {
+          if (task.commitDue(this.deps.now())) await task.commit(); // a batch may have committed it
+        }).catch((err: unknown) => this.failed(task, err));
+      },
+      Math.max(0, at - this.deps.now()),
+    );
+    timer.unref();
+    this.commitTimers.set(task, timer);
+  }
+
   /** Closes every task (a final commit each), for shutdown. */
   async closeAll(): Promise<void> {
     this.closing = true;
+    for (const timer of this.commitTimers.values()) clearTimeout(timer);
+    this.commitTimers.clear();
     const tasks = [...this.tasks.values()];
     this.tasks.clear();
     const standbys = [...this.standbys.values()];
