@@ -264,7 +264,9 @@ for (const { setup, phases } of cycles) {
     const v = [...xs].sort((a, b) => a - b);
     const some = xs.filter((n) => n > 0).length;
     console.log(
-      `${setup.padEnd(10)} ${name.padEnd(40)} ${fmt(percentile(v, 50))} ${fmt(percentile(v, 99))} ${fmt(v.at(-1) ?? NaN)}  (in ${some} of ${xs.length} transactions, waits of ${[...phases.backoffsMs].sort((a, b) => a - b).join('/') || '–'} ms)`,
+      `${setup.padEnd(10)} ${name.padEnd(40)} ${fmt(percentile(v, 50))} ${fmt(percentile(v, 99))} ${fmt(v.at(-1) ?? NaN)}  (in ${some} of ${xs.length} transactions)`,
     );
   }
+  const waits = [...phases.backoffsMs].sort((a, b) => a - b);
+  console.log(`${setup.padEnd(10)} retries waited ${waits.join('/') || '–'} ms (by attempt)`);
 }
