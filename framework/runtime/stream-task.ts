@@ -201,10 +201,8 @@ export class StreamTask implements ContextHost, StateDirHolder {
 
   /** True when a transaction is open and older than the commit interval, or a commit was asked for. */
   commitDue(now: number): boolean {
-    return (
-      this.transactionOpen &&
-      (this.commitRequested || now - this.transactionStartedAt >= this.env.options.commitIntervalMs)
-    );
+    const at = this.commitDueAt;
+    return at !== undefined && (this.commitRequested || now >= at);
   }
 
   /** When the open transaction's commit interval ends; undefined when none is open. */

@@ -274,10 +274,7 @@ export class TaskManager {
       // again only when every batch of its last fetch is handled, so an awaited commit here
       // delayed every task's next records by its round trips. The task's next batch still
       // waits for it in the queue.
-      if (task.commitDue(this.deps.now()))
-        void this.runOn(task, 'commit', () => task.commit()).catch((err: unknown) =>
-          this.failed(task, err),
-        );
+      if (task.commitDue(this.deps.now())) this.commitWhenDue(task);
       else this.scheduleCommit(task);
     } catch (err) {
       this.failed(task, err);
@@ -320,15 +317,20 @@ export class TaskManager {
       () => {
         this.commitTimers.delete(task);
         if (this.closing || this.tasks.get(task.id) !== task || task.state !== 'RUNNING') return;
-        if (!task.commitDue(this.deps.now())) return this.scheduleCommit(task);
-        void this.runOn(task, 'commit', async () => {
-          if (task.commitDue(this.deps.now())) await task.commit(); // a batch may have committed it
-        }).catch((err: unknown) => this.failed(task, err));
+        if (task.commitDue(this.deps.now())) this.commitWhenDue(task);
+        else this.scheduleCommit(task);
       },
       Math.max(0, at - this.deps.now()),
     );
     timer.unref();
     this.commitTimers.set(task, timer);
+  }
+
+  /** Queues a commit on the task's queue, done if still due when its turn comes. */
+  private commitWhenDue(task: StreamTask): void {
+    void this.runOn(task, 'commit', async () => {
+      if (task.commitDue(this.deps.now())) await task.commit(); // a batch may have committed it
+    }).catch((err: unknown) => this.failed(task, err));
   }
 
   /** Closes every task (a final commit each), for shutdown. */

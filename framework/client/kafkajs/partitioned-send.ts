@@ -154,8 +154,8 @@ export class PartitionedSender {
    * `sendMany` call per round carries the next batch of every partition that has one
    * (normally one round), so kafkajs writes one request per leader broker instead of one per
    * partition. A round of several partitions runs inside `once`, where kafkajs must not
-   * retry it: its first failure rejects the send (the transaction then aborts, and init()
-   * resets the sequences). A round of one partition keeps kafkajs's retry, as `send` does.
+   * retry it: its first failure rejects the send (the transaction then aborts, and the abort
+   * starts a new epoch). A round of one partition keeps kafkajs's retry, as `send` does.
    */
   async sendTogether(
     topic: string,

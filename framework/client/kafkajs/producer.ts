@@ -120,8 +120,6 @@ export class KafkajsTransactionalProducer implements TransactionalProducer {
   async init(): Promise<void> {
     this.#guard('init');
     this.#machine.transition('INITIALIZING');
-    // Any previous kafkajs producer is discarded: after a failed EndTxn its
-    // eosManager is stuck in COMMITTING/ABORTING (see transaction-state.ts).
     try {
       await this.#newProducer();
       this.#machine.transition('READY');
@@ -133,6 +131,8 @@ export class KafkajsTransactionalProducer implements TransactionalProducer {
 
   /** A new kafkajs producer, initialised: InitProducerId bumps the epoch. */
   async #newProducer(): Promise<void> {
+    // Any previous kafkajs producer is discarded: after a failed EndTxn its
+    // eosManager is stuck in COMMITTING/ABORTING (see transaction-state.ts).
     await this.#discardProducer();
     const producer = this.#createProducer();
     this.#producer = producer;
