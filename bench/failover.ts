@@ -95,7 +95,8 @@ try {
       await waitFor(
         async () => {
           const end = (await kafka.admin.endOffsets(changelog, 'read_committed')).get(0) ?? 0n;
-          return store.readCheckpoint!(dir) === end;
+          // No checkpoint file yet means nothing replayed: position 0 (an empty changelog).
+          return (store.readCheckpoint!(dir) ?? 0n) === end;
         },
         { timeoutMs: 900_000, intervalMs: 500, what: 'B’s standby at the changelog’s end' },
       );
