@@ -224,8 +224,19 @@ export interface ConcurrentTransactionsRetry {
   waitMs: number;
 }
 
+/** A request refused by a broker that is no longer the coordinator, sent again to the new one. */
+export interface CoordinatorMoved {
+  transactionalId: string;
+  request:
+    'AddPartitionsToTxn' | 'AddOffsetsToTxn' | 'InitProducerId' | 'EndTxn' | 'TxnOffsetCommit';
+  /** Broker ids: the one that refused, the one asked next. */
+  fromNode: number;
+  toNode: number;
+}
+
 export interface ProducerObserver {
   concurrentTransactionsRetry?(event: ConcurrentTransactionsRetry): void;
+  coordinatorMoved?(event: CoordinatorMoved): void;
   stateChange?(event: {
     transactionalId: string;
     from: TransactionState;

@@ -23,6 +23,28 @@
  *    per commit interval. Other producers in the process (e.g. the raw
  *    kafkajs baseline in bench/) keep kafkajs's behaviour.
  *
+ *    The same listener gives these producers a coordinator cache. kafkajs
+ *    asks for the transaction coordinator (FindCoordinator) before every
+ *    AddPartitionsToTxn, AddOffsetsToTxn and EndTxn, and for the group
+ *    coordinator before every TxnOffsetCommit (eosManager/index.js): four
+ *    round trips a transaction, three of them on the commit's path. The Java
+ *    client looks a coordinator up once and again only when a request to it
+ *    fails (TransactionManager.lookupCoordinator). We wrap
+ *    `Cluster.prototype.findGroupCoordinator` to answer from a per-producer
+ *    cache, and drop the entry whenever a request to that coordinator fails
+ *    (anything but CONCURRENT_TRANSACTIONS). A coordinator that moved refuses
+ *    with NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE or
+ *    COORDINATOR_LOAD_IN_PROGRESS (codes 16, 15, 14): the broker did nothing
+ *    with the request, so AddPartitionsToTxn, AddOffsetsToTxn and EndTxn are
+ *    then sent again, right there, to the coordinator looked up afresh (100
+ *    ms, then doubling to 1 s, within the same `maxWaitMs`). kafkajs itself
+ *    never retries EndTxn or AddOffsetsToTxn, so before this a coordinator
+ *    that moved between kafkajs's lookup and the request failed the commit,
+ *    and the task was rebuilt. A timeout or a broken connection is not a
+ *    refusal (the request may have been applied) and still fails as before.
+ *    InitProducerId and TxnOffsetCommit keep kafkajs's own retries, which
+ *    look the coordinator up again, now past the dropped entry.
+ *
  * 2. Raw Fetch / ListOffsets for restoration: kafkajs has no manual partition
  *    assignment, and a consumer group per restore would pay a JoinGroup
  *    (group.initial.rebalance.delay.ms, 3 s by default) and leave groups
@@ -145,17 +167,16 @@ type BatchConstructor = new (
   partitionData: InternalFetchPartition,
 ) => InternalBatch;
 
-interface KafkaJSProtocolErrorShape {
-  type?: string;
-}
-
 type BrokerMethod = (
   this: { rootLogger: unknown },
-  request: { transactionalId?: string },
+  request: { transactionalId?: string; groupId?: string },
 ) => Promise<unknown>;
 
 const Broker = require('kafkajs/src/broker/index.js') as {
   prototype: Record<string, BrokerMethod | undefined>;
+};
+const Cluster = require('kafkajs/src/cluster/index.js') as {
+  prototype: Record<string, unknown>;
 };
 export const Batch = require('kafkajs/src/consumer/batch.js') as BatchConstructor;
 export const ISOLATION = require('kafkajs/src/protocol/isolationLevel.js') as {
@@ -184,64 +205,195 @@ export function createInternalCluster(kafka: Kafka, isolationLevel: number): Int
   });
 }
 
-// ---- CONCURRENT_TRANSACTIONS fast retry ----
+// ---- transaction coordinator requests: CONCURRENT_TRANSACTIONS fast retry, coordinator cache ----
 
 type RetryRequest = 'AddPartitionsToTxn' | 'AddOffsetsToTxn' | 'InitProducerId';
+type CoordinatorRequest = RetryRequest | 'EndTxn' | 'TxnOffsetCommit';
 
 export interface FastRetryListener {
   transactionalId: string;
   /** Give up the fast retry after this long and let kafkajs's own handling take over. */
   maxWaitMs: number;
   onRetry(request: RetryRequest, attempt: number, waitMs: number): void;
+  /** A request the coordinator refused because it no longer is one, sent again to `toNode`. */
+  onCoordinatorMoved?(request: CoordinatorRequest, fromNode: number, toNode: number): void;
+}
+
+interface ProducerCoordinators {
+  listener: FastRetryListener;
+  /** Coordinator node id by `${coordinatorType}:${key}` (0 group, 1 transaction). */
+  nodes: Map<string, number>;
+  /** The kafkajs Cluster of the producer, seen at its first lookup. */
+  cluster?: CoordinatorCluster;
+}
+
+interface CoordinatorCluster {
+  findGroupCoordinator(args: { groupId: string; coordinatorType?: number }): Promise<unknown>;
+  findBroker(node: { nodeId: number }): Promise<unknown>;
 }
 
 /**
- * Producers that get the fast retry, keyed by their Kafka instance's root
- * logger: each adapter producer has its own Kafka instance, and kafkajs hands
- * that logger to every Broker it creates (`broker.rootLogger`).
+ * Producers that get the fast retry and the coordinator cache, keyed by their Kafka
+ * instance's root logger: each adapter producer has its own Kafka instance, and kafkajs hands
+ * that logger to its Cluster and to every Broker it creates (`rootLogger`).
  */
-const fastRetry = new WeakMap<object, FastRetryListener>();
+const fastRetry = new WeakMap<object, ProducerCoordinators>();
 let installed = false;
 
-const PATCHED: Record<string, RetryRequest> = {
-  addPartitionsToTxn: 'AddPartitionsToTxn',
-  addOffsetsToTxn: 'AddOffsetsToTxn',
-  initProducerId: 'InitProducerId',
+const TRANSACTION = 1;
+const GROUP = 0;
+/** NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS: the request was refused. */
+const COORDINATOR_REFUSALS: ReadonlySet<number> = new Set([16, 15, 14]);
+const CONCURRENT_TRANSACTIONS = 51;
+
+/** The backoff before sending a refused request again: the Java client's 100 ms doubling to 1 s. */
+function refusedBackoffMs(attempt: number): number {
+  return Math.min(1000, 100 * 2 ** (attempt - 1));
+}
+
+interface PatchedRequest {
+  request: CoordinatorRequest;
+  coordinatorType: number;
+  key: (args: { transactionalId?: string; groupId?: string }) => string | undefined;
+  /** CONCURRENT_TRANSACTIONS retried after the short backoff. */
+  fastRetry: boolean;
+  /** Sent again to the new coordinator when refused. */
+  followCoordinator: boolean;
+}
+
+const byTransactionalId = (a: { transactionalId?: string }) => a.transactionalId;
+const PATCHED: Record<string, PatchedRequest> = {
+  addPartitionsToTxn: {
+    request: 'AddPartitionsToTxn',
+    coordinatorType: TRANSACTION,
+    key: byTransactionalId,
+    fastRetry: true,
+    followCoordinator: true,
+  },
+  addOffsetsToTxn: {
+    request: 'AddOffsetsToTxn',
+    coordinatorType: TRANSACTION,
+    key: byTransactionalId,
+    fastRetry: true,
+    followCoordinator: true,
+  },
+  initProducerId: {
+    request: 'InitProducerId',
+    coordinatorType: TRANSACTION,
+    key: byTransactionalId,
+    fastRetry: true,
+    followCoordinator: false,
+  },
+  endTxn: {
+    request: 'EndTxn',
+    coordinatorType: TRANSACTION,
+    key: byTransactionalId,
+    fastRetry: false,
+    followCoordinator: true,
+  },
+  txnOffsetCommit: {
+    request: 'TxnOffsetCommit',
+    coordinatorType: GROUP,
+    key: (a) => a.groupId,
+    fastRetry: false,
+    followCoordinator: false,
+  },
 };
+
+function producerOf(owner: { rootLogger?: unknown }): ProducerCoordinators | undefined {
+  const logger = owner.rootLogger;
+  return typeof logger === 'object' && logger !== null ? fastRetry.get(logger) : undefined;
+}
+
+function errorCode(e: unknown): number | undefined {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
 
 function install(): void {
   if (installed) return;
-  for (const [method, request] of Object.entries(PATCHED)) {
+  for (const [method, spec] of Object.entries(PATCHED)) {
     const original = Broker.prototype[method];
     if (typeof original !== 'function')
       throw new Error(`kafkajs internals changed: Broker.${method} missing`);
     const patched: BrokerMethod = async function (this, args) {
-      const listener =
-        typeof this.rootLogger === 'object' && this.rootLogger !== null
-          ? fastRetry.get(this.rootLogger)
-          : undefined;
-      if (listener === undefined || args.transactionalId !== listener.transactionalId)
+      const producer = producerOf(this);
+      if (producer === undefined || args.transactionalId !== producer.listener.transactionalId)
         return original.call(this, args);
+      const { listener } = producer;
+      const key = spec.key(args);
+      const entry = key === undefined ? undefined : `${spec.coordinatorType}:${key}`;
       const deadline = Date.now() + listener.maxWaitMs;
-      for (let attempt = 1; ; attempt++) {
+      let broker: { rootLogger: unknown; nodeId?: unknown } = this;
+      let concurrent = 0;
+      let refused = 0;
+      for (;;) {
         try {
-          return await original.call(this, args);
+          return await original.call(broker, args);
         } catch (e) {
-          const type = (e as KafkaJSProtocolErrorShape | null)?.type;
-          const waitMs = concurrentTransactionsBackoffMs(attempt);
-          if (type !== 'CONCURRENT_TRANSACTIONS' || Date.now() + waitMs > deadline)
+          const code = errorCode(e);
+          if (code !== CONCURRENT_TRANSACTIONS && entry !== undefined) producer.nodes.delete(entry);
+          if (code === CONCURRENT_TRANSACTIONS && spec.fastRetry) {
+            const waitMs = concurrentTransactionsBackoffMs(++concurrent);
+            if (Date.now() + waitMs > deadline) throw attemptedOnce(e);
+            listener.onRetry(spec.request as RetryRequest, concurrent, waitMs);
+            await delay(waitMs);
+            continue;
+          }
+          const cluster = producer.cluster;
+          const waitMs = refusedBackoffMs(++refused);
+          if (
+            !spec.followCoordinator ||
+            code === undefined ||
+            !COORDINATOR_REFUSALS.has(code) ||
+            cluster === undefined ||
+            key === undefined ||
+            Date.now() + waitMs > deadline
+          )
             throw attemptedOnce(e);
-          listener.onRetry(request, attempt, waitMs);
           await delay(waitMs);
+          const from = broker.nodeId;
+          broker = (await cluster.findGroupCoordinator({
+            groupId: key,
+            coordinatorType: spec.coordinatorType,
+          })) as typeof broker;
+          if (typeof from === 'number' && typeof broker.nodeId === 'number')
+            listener.onCoordinatorMoved?.(spec.request, from, broker.nodeId);
         }
       }
     };
     Broker.prototype[method] = patched;
   }
+  const find = Cluster.prototype['findGroupCoordinator'];
+  if (typeof find !== 'function')
+    throw new Error('kafkajs internals changed: Cluster.findGroupCoordinator missing');
+  Cluster.prototype['findGroupCoordinator'] = async function (
+    this: CoordinatorCluster & { rootLogger?: unknown },
+    args: { groupId: string; coordinatorType?: number },
+  ) {
+    const producer = producerOf(this);
+    if (producer === undefined) return find.call(this, args);
+    producer.cluster = this;
+    const entry = `${args.coordinatorType ?? GROUP}:${args.groupId}`;
+    const cached = producer.nodes.get(entry);
+    if (cached !== undefined) {
+      try {
+        return await this.findBroker({ nodeId: cached });
+      } catch {
+        producer.nodes.delete(entry); // gone from the metadata or unreachable: look it up
+      }
+    }
+    const broker = (await find.call(this, args)) as { nodeId?: unknown };
+    if (typeof broker.nodeId === 'number') producer.nodes.set(entry, broker.nodeId);
+    return broker;
+  };
   installed = true;
 }
 
-/** Gives the producers of this Kafka instance the fast CONCURRENT_TRANSACTIONS retry. */
+/**
+ * Gives the producers of this Kafka instance the fast CONCURRENT_TRANSACTIONS retry and the
+ * coordinator cache (item 1 above).
+ */
 export function enableFastConcurrentTransactionsRetry(
   kafka: Kafka,
   listener: FastRetryListener,
@@ -252,7 +404,7 @@ export function enableFastConcurrentTransactionsRetry(
   ];
   if (typeof logger !== 'object' || logger === null)
     throw new Error('kafkajs internals changed: Kafka logger');
-  fastRetry.set(logger, listener);
+  fastRetry.set(logger, { listener, nodes: new Map() });
 }
 
 // ---- aborted records under read_committed ----

@@ -330,6 +330,8 @@ export class KafkajsTransactionalProducer implements TransactionalProducer {
           attempt,
           waitMs,
         }),
+      onCoordinatorMoved: (request, fromNode, toNode) =>
+        observer?.coordinatorMoved?.({ transactionalId, request, fromNode, toNode }),
     });
     return kafka.producer({
       transactionalId,

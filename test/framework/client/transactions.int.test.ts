@@ -12,6 +12,7 @@ import {
 import type {
   ConcurrentTransactionsRetry,
   ConsumedRecord,
+  CoordinatorMoved,
   GroupAssigner,
   KafkaClient,
   TransactionalProducer,
@@ -528,5 +529,67 @@ t.test(
         seen.every((v, i) => i === 0 || allowed.indexOf(seen[i - 1]!) < allowed.indexOf(v)),
       `each ambiguous transaction is all-or-nothing, the last committed once, in order: ${JSON.stringify(seen)} (attempts ${JSON.stringify(attempts)})`,
     );
+  },
+);
+
+t.test(
+  'an EndTxn refused by a broker that is no longer the coordinator is sent to the new one, and the transaction commits',
+  { skip: process.env.STREAMTX_BOOTSTRAP ? 'needs broker fault injection' : false },
+  async (t) => {
+    const topic = await newTopic(1);
+    const groupId = unique('group');
+    const transactionalId = unique('txn');
+    const moved: CoordinatorMoved[] = [];
+    const producer = client.transactionalProducer(transactionalId, {
+      transactionTimeoutMs: 120_000,
+      observer: { coordinatorMoved: (e) => moved.push(e) },
+    });
+    t.teardown(() => producer.close());
+    await producer.init();
+    producer.begin();
+    await producer.send(topic, [{ value: 'moved', partition: 0 }]);
+    await producer.sendOffsets(groupId, [{ topic, partition: 0, offset: 1n }]);
+
+    // The coordinator moves while the old one keeps running: killed, its __transaction_state
+    // partition led elsewhere, then started again as a follower. The producer last found the
+    // coordinator on the old broker, so its EndTxn goes there and is refused.
+    const old = await cluster.transactionCoordinatorOf(transactionalId);
+    let restarted = false;
+    t.teardown(async () => {
+      if (!restarted) await cluster.restart(old);
+    });
+    await cluster.kill(old);
+    await waitFor(
+      async () =>
+        (await cluster.transactionCoordinatorOf(transactionalId).catch(() => old)) !== old,
+      {
+        what: `the coordinator of ${transactionalId} to move off broker ${old}`,
+        timeoutMs: 60_000,
+      },
+    );
+    await cluster.restart(old);
+    restarted = true;
+    const next = await cluster.transactionCoordinatorOf(transactionalId);
+    t.not(next, old, `broker ${old} came back as a follower; broker ${next} coordinates`);
+
+    await producer.commit();
+    t.equal(producer.state, 'READY', 'the producer goes on: no re-init after a refusal');
+    t.ok(
+      moved.some((e) => e.request === 'EndTxn' && e.fromNode === old && e.toNode === next),
+      `EndTxn refused by broker ${old}, sent to broker ${next}: ${JSON.stringify(moved)}`,
+    );
+    await transactionsSettled(topic);
+    t.same(values(await readAll(client, topic, 0)), ['moved'], 'the record committed once');
+    t.same(
+      [...(await client.admin.committedOffsets(groupId, topic))],
+      [[0, 1n]],
+      'the offsets committed with it',
+    );
+
+    producer.begin();
+    await producer.send(topic, [{ value: 'after', partition: 0 }]);
+    await producer.commit();
+    await transactionsSettled(topic);
+    t.same(values(await readAll(client, topic, 0)), ['moved', 'after'], 'the next one too');
   },
 );
