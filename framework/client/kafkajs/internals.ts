@@ -81,6 +81,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
+import type { CoordinatorMoved } from '../types.ts';
 import { abortedRecords, type FetchedRecord } from './aborted-records.ts';
 import { isTlsFailure } from './errors.ts';
 
@@ -208,7 +209,7 @@ export function createInternalCluster(kafka: Kafka, isolationLevel: number): Int
 // ---- transaction coordinator requests: CONCURRENT_TRANSACTIONS fast retry, coordinator cache ----
 
 type RetryRequest = 'AddPartitionsToTxn' | 'AddOffsetsToTxn' | 'InitProducerId';
-type CoordinatorRequest = RetryRequest | 'EndTxn' | 'TxnOffsetCommit';
+type CoordinatorRequest = CoordinatorMoved['request'];
 
 export interface FastRetryListener {
   transactionalId: string;
@@ -240,8 +241,8 @@ interface CoordinatorCluster {
 const fastRetry = new WeakMap<object, ProducerCoordinators>();
 let installed = false;
 
-const TRANSACTION = 1;
-const GROUP = 0;
+const TRANSACTION = 1 as const;
+const GROUP = 0 as const;
 /** NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS: the request was refused. */
 const COORDINATOR_REFUSALS: ReadonlySet<number> = new Set([16, 15, 14]);
 const CONCURRENT_TRANSACTIONS = 51;
@@ -253,48 +254,42 @@ function refusedBackoffMs(attempt: number): number {
 
 interface PatchedRequest {
   request: CoordinatorRequest;
-  coordinatorType: number;
-  key: (args: { transactionalId?: string; groupId?: string }) => string | undefined;
+  /** TRANSACTION: keyed by the request's transactionalId; GROUP: by its groupId. */
+  coordinatorType: typeof TRANSACTION | typeof GROUP;
   /** CONCURRENT_TRANSACTIONS retried after the short backoff. */
   fastRetry: boolean;
   /** Sent again to the new coordinator when refused. */
   followCoordinator: boolean;
 }
 
-const byTransactionalId = (a: { transactionalId?: string }) => a.transactionalId;
 const PATCHED: Record<string, PatchedRequest> = {
   addPartitionsToTxn: {
     request: 'AddPartitionsToTxn',
     coordinatorType: TRANSACTION,
-    key: byTransactionalId,
     fastRetry: true,
     followCoordinator: true,
   },
   addOffsetsToTxn: {
     request: 'AddOffsetsToTxn',
     coordinatorType: TRANSACTION,
-    key: byTransactionalId,
     fastRetry: true,
     followCoordinator: true,
   },
   initProducerId: {
     request: 'InitProducerId',
     coordinatorType: TRANSACTION,
-    key: byTransactionalId,
     fastRetry: true,
     followCoordinator: false,
   },
   endTxn: {
     request: 'EndTxn',
     coordinatorType: TRANSACTION,
-    key: byTransactionalId,
     fastRetry: false,
     followCoordinator: true,
   },
   txnOffsetCommit: {
     request: 'TxnOffsetCommit',
     coordinatorType: GROUP,
-    key: (a) => a.groupId,
     fastRetry: false,
     followCoordinator: false,
   },
@@ -321,7 +316,7 @@ function install(): void {
       if (producer === undefined || args.transactionalId !== producer.listener.transactionalId)
         return original.call(this, args);
       const { listener } = producer;
-      const key = spec.key(args);
+      const key = spec.coordinatorType === GROUP ? args.groupId : args.transactionalId;
       const entry = key === undefined ? undefined : `${spec.coordinatorType}:${key}`;
       const deadline = Date.now() + listener.maxWaitMs;
       let broker: { rootLogger: unknown; nodeId?: unknown } = this;
